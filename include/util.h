@@ -1,0 +1,86 @@
+/* util.h - small helpers shared by every module: aborting allocators, a bounded
+ * growable buffer, hex/SHA-256 helpers and UTC time formatting. */
+#ifndef S3S_UTIL_H
+#define S3S_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define S3S_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Allocation failure aborts the process: the daemon runs under systemd with
+ * Restart=on-failure and SQS redelivers whatever was in flight. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) S3S_PRINTF(1, 2);
+
+/* A growable byte buffer with a hard maximum (like curl's dynbuf "toobig").
+ * data is always NUL-terminated once anything was appended. */
+struct buf {
+	char *data;
+	size_t len;
+	size_t cap;
+	size_t max; /* 0 means SIZE_MAX */
+};
+
+void buf_init(struct buf *b, size_t max);
+void buf_free(struct buf *b);
+void buf_reset(struct buf *b);
+/* Each append returns 0, or -1 when the result would exceed b->max (b unchanged). */
+int buf_add(struct buf *b, const void *p, size_t n);
+int buf_adds(struct buf *b, const char *s);
+int buf_addc(struct buf *b, char c);
+int buf_addf(struct buf *b, const char *fmt, ...) S3S_PRINTF(2, 3);
+int buf_vaddf(struct buf *b, const char *fmt, va_list ap);
+/* Always a valid C string ("" for an empty buffer). */
+const char *buf_str(const struct buf *b);
+/* Hand the bytes over to the caller (NUL-terminated, never NULL); b is reset. */
+char *buf_steal(struct buf *b, size_t *len);
+
+/* Lower-case hex of n bytes into out (2n+1 bytes). */
+void hex_encode(const uint8_t *in, size_t n, char *out);
+/* SHA-256 helpers. */
+#define SHA256_LEN 32
+#define SHA256_HEX_LEN 64
+void sha256(const void *p, size_t n, uint8_t out[SHA256_LEN]);
+void sha256_hex(const void *p, size_t n, char out[SHA256_HEX_LEN + 1]);
+void sha256_base64(const void *p, size_t n, char out[45]);
+/* Standard base64 (with padding) of n bytes into out (4*((n+2)/3)+1 bytes). */
+void base64_encode(const uint8_t *in, size_t n, char *out);
+
+/* Clocks in milliseconds. */
+int64_t clock_mono_ms(void);
+int64_t clock_wall_ms(void);
+
+/* UTC formats from Unix milliseconds (thread-safe, no gmtime).
+ * iso:   2026-12-03T10:00:00.123Z  (25 bytes incl NUL)
+ * stamp: 20261203T100000.123Z      (21 bytes incl NUL)
+ * amz:   20261203T100000Z          (17 bytes incl NUL) */
+#define TIME_ISO_LEN 25
+#define TIME_STAMP_LEN 21
+#define TIME_AMZ_LEN 17
+void time_fmt_iso(int64_t ms, char out[TIME_ISO_LEN]);
+void time_fmt_stamp(int64_t ms, char out[TIME_STAMP_LEN]);
+void time_fmt_amz(int64_t ms, char out[TIME_AMZ_LEN]);
+/* Civil date from Unix days (days since 1970-01-01) and back. */
+void time_civil(int64_t days, int *y, int *m, int *d);
+int64_t time_days(int y, int m, int d);
+/* Parse RFC 3339 ("2026-12-03T10:00:00Z", fractions, +hh:mm offsets) to Unix ms.
+ * Returns 0 on success, -1 if the text is not a valid RFC 3339 date-time. */
+int time_parse_rfc3339(const char *s, size_t n, int64_t *ms);
+
+/* Parse a whole decimal integer within [min, max]; -1 on any junk or overflow. */
+int parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
+
+/* Constant-time-ish memory wipe for secrets (OPENSSL_cleanse). */
+void secure_wipe(void *p, size_t n);
+/* Free a secret string after wiping it; NULL is fine. */
+void secret_free(char *s);
+
+#endif

@@ -1,0 +1,90 @@
+/* log.c - leveled logging to stderr: "<N>" priority prefixes that journald
+ * understands, or one JSON object per line for log shippers. */
+#include "log.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+static enum log_level g_level = LOG_LVL_INFO;
+static enum log_format g_format = LOG_FMT_TEXT;
+
+static const char *const level_names[] = {
+	[LOG_LVL_ERR] = "error", [LOG_LVL_WARN] = "warning", [LOG_LVL_NOTICE] = "notice",
+	[LOG_LVL_INFO] = "info", [LOG_LVL_DEBUG] = "debug",
+};
+
+void log_setup(enum log_level level, enum log_format fmt)
+{
+	g_level = level;
+	g_format = fmt;
+}
+
+enum log_level log_get_level(void)
+{
+	return g_level;
+}
+
+int log_level_parse(const char *s, enum log_level *out)
+{
+	static const struct {
+		const char *name;
+		enum log_level lvl;
+	} names[] = {{"error", LOG_LVL_ERR}, {"warn", LOG_LVL_WARN}, {"warning", LOG_LVL_WARN},
+		     {"notice", LOG_LVL_NOTICE}, {"info", LOG_LVL_INFO}, {"debug", LOG_LVL_DEBUG}};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(names); i++) {
+		if (strcasecmp(s, names[i].name) == 0) {
+			*out = names[i].lvl;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static void json_escape(struct buf *b, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			buf_addf(b, "\\%c", c);
+		else if (c < 0x20)
+			buf_addf(b, "\\u%04x", c);
+		else
+			buf_addc(b, (char)c);
+	}
+}
+
+void log_msg(enum log_level lvl, const char *fmt, ...)
+{
+	struct buf msg, line;
+	va_list ap;
+	char ts[TIME_ISO_LEN];
+	size_t i;
+
+	if (lvl > g_level)
+		return;
+	buf_init(&msg, 64 * 1024);
+	buf_init(&line, 128 * 1024);
+	va_start(ap, fmt);
+	buf_vaddf(&msg, fmt, ap);
+	va_end(ap);
+	/* One event, one line: newlines inside a message would forge log lines. */
+	for (i = 0; i < msg.len; i++)
+		if (msg.data[i] == '\n' || msg.data[i] == '\r')
+			msg.data[i] = ' ';
+	if (g_format == LOG_FMT_JSON) {
+		time_fmt_iso(clock_wall_ms(), ts);
+		buf_addf(&line, "{\"time\":\"%s\",\"level\":\"%s\",\"priority\":%d,\"message\":\"", ts,
+			 level_names[lvl], (int)lvl);
+		json_escape(&line, buf_str(&msg));
+		buf_adds(&line, "\"}\n");
+	} else {
+		buf_addf(&line, "<%d>%s\n", (int)lvl, buf_str(&msg));
+	}
+	(void)!write(STDERR_FILENO, line.data, line.len);
+	buf_free(&msg);
+	buf_free(&line);
+}
