@@ -1,0 +1,219 @@
+/* app.c - start-up shared by s3statusd and s3status: credentials, region,
+ * endpoints, the HTTP engine and the SQS/S3 clients; queue-name lookup and
+ * the access check behind --check and READY=1. */
+#include "app.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "xml.h"
+
+static int endpoint(struct app *a, enum aws_service svc, struct aws_endpoint *ep)
+{
+	char *url = config_endpoint(&a->cfg, &a->src, svc);
+	int rc = 0;
+
+	if (!url || aws_endpoint_parse(url, ep) < 0) {
+		log_err("config: endpoint_url: cannot use '%s' (an http:// or https:// URL is needed)",
+			url ? url : "(none)");
+		rc = EXIT_CONFIG;
+	}
+	free(url);
+	return rc;
+}
+
+int app_open(struct app *a)
+{
+	struct buf err;
+	struct creds_env env = {.getenv = a->src.getenv, .ctx = a->src.env_ctx};
+	struct http_options ho = {
+		.ca_file = a->cfg.ca_file,
+		.max_total_connections = a->cfg.max_inflight + a->cfg.pollers + 8,
+	};
+	struct aws_client_options ao;
+	struct s3_options so;
+	int rc = EXIT_FAILURE_RUNTIME;
+
+	buf_init(&err, 4096);
+	xml_init();
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		log_err("libcurl could not be initialised");
+		goto out;
+	}
+	if (config_resolve_region(&a->cfg, &a->src, &err) < 0) {
+		log_err("%s", buf_str(&err));
+		rc = EXIT_CONFIG;
+		goto out;
+	}
+	a->creds = creds_chain_new(&env);
+	buf_reset(&err);
+	if (creds_chain_load(a->creds, &err) < 0) {
+		log_err("%s", buf_str(&err));
+		goto out;
+	}
+	log_debug("credentials from %s", creds_chain_current(a->creds)->source);
+	if ((rc = endpoint(a, AWS_SQS, &a->sqs_ep)) || (rc = endpoint(a, AWS_S3, &a->s3_ep)))
+		goto out;
+	rc = EXIT_FAILURE_RUNTIME;
+	a->loop = loop_new();
+	if (!a->loop || !(a->http = http_new(a->loop, &ho))) {
+		log_err("cannot set up the event loop or the HTTP engine");
+		goto out;
+	}
+	retry_init(&a->retry, NULL);
+	ao = (struct aws_client_options){.loop = a->loop, .http = a->http, .creds = a->creds,
+					 .region = a->cfg.region, .retry = &a->retry};
+	a->aws = aws_client_new(&ao);
+	a->sqs = sqs_new(a->aws, &a->sqs_ep);
+	so = (struct s3_options){.endpoint = &a->s3_ep, .path_style = a->cfg.s3_path_style,
+				 .sse = a->cfg.sse, .sse_kms_key_id = a->cfg.sse_kms_key_id};
+	a->s3 = s3_new(a->aws, &so);
+	rc = 0;
+out:
+	buf_free(&err);
+	return rc;
+}
+
+void app_close(struct app *a)
+{
+	s3_free(a->s3);
+	sqs_free(a->sqs);
+	aws_client_free(a->aws);
+	http_free(a->http);
+	loop_free(a->loop);
+	creds_chain_free(a->creds);
+	aws_endpoint_free(&a->sqs_ep);
+	aws_endpoint_free(&a->s3_ep);
+	free(a->queue_url);
+	free(a->dlq_url);
+	a->s3 = NULL;
+	a->sqs = NULL;
+	a->aws = NULL;
+	a->http = NULL;
+	a->loop = NULL;
+	a->creds = NULL;
+	a->queue_url = a->dlq_url = NULL;
+	curl_global_cleanup();
+}
+
+static void on_wait_idle(struct loop *l, void *arg)
+{
+	const bool *done = arg;
+
+	if (*done)
+		loop_stop(l);
+}
+
+void app_wait(struct app *a, const bool *done)
+{
+	/* The idle hook runs once per turn, after the callbacks of that turn. */
+	loop_set_idle(a->loop, on_wait_idle, (void *)done);
+	if (!*done)
+		loop_run(a->loop);
+	loop_set_idle(a->loop, NULL, NULL);
+}
+
+struct lookup {
+	bool done;
+	char *value;
+	char *error;
+};
+
+static void on_lookup(struct sqs_result *r, void *arg)
+{
+	struct lookup *lk = arg;
+
+	if (r->resp->ok)
+		lk->value = r->value ? xstrdup(r->value) : xstrdup("");
+	else
+		lk->error = aws_error_describe(&r->resp->err);
+	lk->done = true;
+}
+
+static bool is_url(const char *s)
+{
+	return strncmp(s, "https://", 8) == 0 || strncmp(s, "http://", 7) == 0;
+}
+
+static int resolve(struct app *a, const char *key, const char *name, char **out)
+{
+	struct lookup lk = {0};
+
+	if (is_url(name)) {
+		*out = xstrdup(name);
+		return 0;
+	}
+	sqs_get_queue_url(a->sqs, name, on_lookup, &lk);
+	app_wait(a, &lk.done);
+	if (!lk.value) {
+		log_err("%s: cannot resolve queue name '%s': %s", key, name, lk.error);
+		free(lk.error);
+		return EXIT_FAILURE_RUNTIME;
+	}
+	*out = lk.value;
+	return 0;
+}
+
+int app_resolve_queues(struct app *a)
+{
+	int rc = resolve(a, "queue_url", a->cfg.queue_url, &a->queue_url);
+
+	if (rc == 0 && a->cfg.dlq_url)
+		rc = resolve(a, "dlq_url", a->cfg.dlq_url, &a->dlq_url);
+	return rc;
+}
+
+struct bucket_check {
+	bool done;
+	char *error;
+};
+
+static void on_head_bucket(struct s3_result *r, void *arg)
+{
+	struct bucket_check *bc = arg;
+
+	if (!r->resp->ok)
+		bc->error = aws_error_describe(&r->resp->err);
+	bc->done = true;
+}
+
+static int check_queue(struct app *a, const char *key, const char *url, bool verbose)
+{
+	struct lookup lk = {0};
+
+	sqs_check_queue(a->sqs, url, on_lookup, &lk);
+	app_wait(a, &lk.done);
+	if (lk.error) {
+		log_err("check: %s %s: %s", key, url, lk.error);
+		free(lk.error);
+		return EXIT_FAILURE_RUNTIME;
+	}
+	free(lk.value);
+	if (verbose)
+		printf("ok: %s %s is reachable\n", key, url);
+	return 0;
+}
+
+int app_check_access(struct app *a, bool verbose)
+{
+	struct bucket_check bc = {0};
+	int rc;
+
+	if ((rc = check_queue(a, "queue_url", a->queue_url, verbose)))
+		return rc;
+	if (a->dlq_url && (rc = check_queue(a, "dlq_url", a->dlq_url, verbose)))
+		return rc;
+	s3_head_bucket(a->s3, a->cfg.bucket, on_head_bucket, &bc);
+	app_wait(a, &bc.done);
+	if (bc.error) {
+		log_err("check: bucket %s: %s", a->cfg.bucket, bc.error);
+		free(bc.error);
+		return EXIT_FAILURE_RUNTIME;
+	}
+	if (verbose)
+		printf("ok: bucket %s is reachable\n", a->cfg.bucket);
+	return 0;
+}

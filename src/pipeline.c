@@ -1,0 +1,919 @@
+/* pipeline.c - each SQS message is a small state machine driven only by
+ * request completions and timers; msg_enter() is the one place its state
+ * changes, so "delete only after the PUT succeeded" is visible here:
+ *
+ *   RECEIVED -> WRITING -> DELETE_WAIT -> DELETING -> DONE
+ *            \-> DEAD_LETTERING -> DELETE_WAIT          (can never succeed)
+ *   WRITING failed -> RELEASING (visibility = backoff) -> DONE   (parked)
+ *   any state, on stop after shutdown_timeout -> RELEASING (visibility 0)
+ */
+#include "pipeline.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "layout.h"
+#include "log.h"
+#include "message.h"
+
+#define BATCH_MAX 10
+#define DELETE_LINGER_MS 5
+#define DELETE_MAX_TRIES 5
+#define HEARTBEAT_MIN_MS 500
+#define MAX_VISIBILITY_S (12 * 3600)
+#define PARK_BASE_MS 1000
+#define RECEIVE_BACKOFF_BASE_MS 500
+#define MSGMAP_BUCKETS 1024
+
+enum msg_state {
+	MS_RECEIVED,
+	MS_WRITING,
+	MS_DEAD_LETTERING,
+	MS_DELETE_WAIT,
+	MS_DELETING,
+	MS_RELEASE_WAIT,
+	MS_RELEASING,
+	MS_DONE,
+};
+
+static const char *const state_names[] = {
+	[MS_RECEIVED] = "received",       [MS_WRITING] = "writing",
+	[MS_DEAD_LETTERING] = "dead-lettering", [MS_DELETE_WAIT] = "delete-wait",
+	[MS_DELETING] = "deleting",       [MS_RELEASE_WAIT] = "release-wait",
+	[MS_RELEASING] = "releasing",     [MS_DONE] = "done",
+};
+
+struct msg {
+	struct pipeline *p;
+	enum msg_state state;
+	struct sqs_message sm;
+	struct status_msg st;
+	struct buf key, body;
+	char *error_code; /* dead-letter code */
+	char *reason;     /* dead-letter reason or last failure */
+	struct s3_op *put;
+	struct sqs_op *send;
+	struct loop_timer *heartbeat;
+	int64_t received_mono;  /* when this copy was received */
+	int64_t first_wall_ms;  /* first receive, for the 12-hour visibility limit */
+	int release_visibility; /* seconds, for RELEASING */
+	int delete_tries;
+	bool heartbeat_inflight;
+	char batch_id[24]; /* id inside the batch currently carrying it */
+	struct msg *next, *prev;     /* all in-flight messages */
+	struct msg *qnext;           /* delete / release / heartbeat queues */
+	struct msgq *inq;            /* the queue it is in, NULL when none */
+	struct msg *hnext;           /* message-id hash chain */
+};
+
+struct msgq {
+	struct msg *head, *tail;
+	size_t n;
+};
+
+struct poller {
+	struct pipeline *p;
+	struct sqs_op *op;
+	struct loop_timer *backoff;
+	int reserved; /* messages asked for */
+};
+
+struct pipeline {
+	struct pipeline_options o;
+	const struct config *cfg;
+	struct loop *loop;
+	struct msg *msgs; /* doubly linked */
+	struct msg *map[MSGMAP_BUCKETS];
+	struct msgq deletes, releases, heartbeats;
+	struct loop_timer *flush_timer;
+	struct loop_timer *shutdown_timer;
+	struct poller *pollers;
+	unsigned npollers;
+	unsigned batches_inflight; /* delete / visibility batches */
+	unsigned inflight;
+	uint64_t batch_seq;
+	int receive_failures;
+	int empty_streak;
+	bool started, stopping, finished, shutdown_expired;
+	struct msg_rules rules;
+	struct pipeline_stats stats;
+};
+
+static void msg_enter(struct msg *m, enum msg_state s);
+static void poll_more(struct pipeline *p);
+static void check_finished(struct pipeline *p);
+
+/* ---- message bookkeeping ------------------------------------------------ */
+
+static unsigned hash_id(const char *s)
+{
+	unsigned h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h % MSGMAP_BUCKETS;
+}
+
+static struct msg *msg_find(struct pipeline *p, const char *id)
+{
+	struct msg *m;
+
+	for (m = p->map[hash_id(id)]; m; m = m->hnext)
+		if (strcmp(m->sm.message_id, id) == 0)
+			return m;
+	return NULL;
+}
+
+static void q_push(struct msgq *q, struct msg *m)
+{
+	m->qnext = NULL;
+	m->inq = q;
+	if (q->tail)
+		q->tail->qnext = m;
+	else
+		q->head = m;
+	q->tail = m;
+	q->n++;
+}
+
+static struct msg *q_pop(struct msgq *q)
+{
+	struct msg *m = q->head;
+
+	if (!m)
+		return NULL;
+	q->head = m->qnext;
+	if (!q->head)
+		q->tail = NULL;
+	q->n--;
+	m->qnext = NULL;
+	m->inq = NULL;
+	return m;
+}
+
+static void q_remove(struct msgq *q, struct msg *m)
+{
+	struct msg **pp;
+
+	for (pp = &q->head; *pp; pp = &(*pp)->qnext) {
+		if (*pp == m) {
+			*pp = m->qnext;
+			if (q->tail == m) {
+				struct msg *t = q->head;
+				while (t && t->qnext)
+					t = t->qnext;
+				q->tail = t;
+			}
+			q->n--;
+			m->qnext = NULL;
+			m->inq = NULL;
+			return;
+		}
+	}
+}
+
+static void on_heartbeat(struct loop *l, void *arg);
+
+static struct msg *msg_new(struct pipeline *p, struct sqs_message *sm)
+{
+	struct msg *m = xcalloc(1, sizeof(*m));
+	unsigned h;
+
+	m->p = p;
+	m->sm = *sm;
+	memset(sm, 0, sizeof(*sm));
+	buf_init(&m->key, LAYOUT_MAX_KEY);
+	buf_init(&m->body, 0);
+	m->received_mono = loop_now(p->loop);
+	m->first_wall_ms = m->sm.first_receive_ms ? m->sm.first_receive_ms : clock_wall_ms();
+	m->heartbeat = loop_timer_new(p->loop, on_heartbeat, m);
+	m->next = p->msgs;
+	if (p->msgs)
+		p->msgs->prev = m;
+	p->msgs = m;
+	h = hash_id(m->sm.message_id);
+	m->hnext = p->map[h];
+	p->map[h] = m;
+	p->inflight++;
+	p->stats.inflight = p->inflight;
+	return m;
+}
+
+static void msg_free(struct msg *m)
+{
+	struct pipeline *p = m->p;
+	struct msg **pp;
+
+	if (m->prev)
+		m->prev->next = m->next;
+	else
+		p->msgs = m->next;
+	if (m->next)
+		m->next->prev = m->prev;
+	if (m->inq)
+		q_remove(m->inq, m);
+	for (pp = &p->map[hash_id(m->sm.message_id)]; *pp; pp = &(*pp)->hnext) {
+		if (*pp == m) {
+			*pp = m->hnext;
+			break;
+		}
+	}
+	s3_cancel(m->put);
+	sqs_cancel(m->send);
+	loop_timer_free(m->heartbeat);
+	sqs_message_clear(&m->sm);
+	status_msg_clear(&m->st);
+	buf_free(&m->key);
+	buf_free(&m->body);
+	free(m->error_code);
+	free(m->reason);
+	free(m);
+	p->inflight--;
+	p->stats.inflight = p->inflight;
+}
+
+static void set_reason(struct msg *m, const char *code, const char *reason)
+{
+	struct pipeline_stats *st = &m->p->stats;
+
+	if (code) {
+		free(m->error_code);
+		m->error_code = xstrdup(code);
+	}
+	free(m->reason);
+	m->reason = xstrdup(reason);
+	snprintf(st->last_error, sizeof(st->last_error), "%s", reason);
+}
+
+/* ---- heartbeats --------------------------------------------------------- */
+
+static int64_t heartbeat_period_ms(const struct pipeline *p)
+{
+	int64_t ms = p->cfg->visibility_timeout * 1000 / 2;
+
+	return ms < HEARTBEAT_MIN_MS ? HEARTBEAT_MIN_MS : ms;
+}
+
+/* The visibility to ask for now, never past 12 hours after the first receive. */
+static int heartbeat_extension_s(const struct msg *m)
+{
+	int64_t vis = m->p->cfg->visibility_timeout;
+	int64_t used = (clock_wall_ms() - m->first_wall_ms) / 1000;
+	int64_t left = MAX_VISIBILITY_S - used;
+
+	if (vis < 1)
+		vis = 1;
+	if (left < vis)
+		vis = left;
+	return vis < 0 ? 0 : (int)vis;
+}
+
+static void schedule_flush(struct pipeline *p);
+
+static void on_heartbeat(struct loop *l, void *arg)
+{
+	struct msg *m = arg;
+
+	(void)l;
+	if (m->state != MS_WRITING && m->state != MS_DEAD_LETTERING && m->state != MS_RECEIVED)
+		return;
+	if (m->heartbeat_inflight || heartbeat_extension_s(m) <= 0)
+		return;
+	m->heartbeat_inflight = true;
+	q_push(&m->p->heartbeats, m);
+	schedule_flush(m->p);
+}
+
+/* ---- batches: deletes, releases, heartbeats ------------------------------ */
+
+struct batch_ctx {
+	struct pipeline *p;
+	enum { B_DELETE, B_RELEASE, B_HEARTBEAT } kind;
+	struct msg *m[BATCH_MAX];
+	size_t n;
+	/* the message id each entry carried, to find it again safely */
+	char *ids[BATCH_MAX];
+};
+
+static struct msg *batch_msg(struct batch_ctx *b, size_t i)
+{
+	/* The message may have finished meanwhile (freed): look it up again. */
+	struct msg *m = msg_find(b->p, b->ids[i]);
+
+	return m == b->m[i] ? m : NULL;
+}
+
+static void on_batch_done(struct sqs_result *r, void *arg)
+{
+	struct batch_ctx *b = arg;
+	struct pipeline *p = b->p;
+	size_t i;
+
+	p->batches_inflight--;
+	for (i = 0; i < b->n; i++) {
+		struct msg *m = batch_msg(b, i);
+		const struct sqs_entry_result *e = i < r->nentries ? &r->entries[i] : NULL;
+		bool ok = e && e->ok;
+		bool gone = e && !e->ok && sqs_code_is_gone(e->code);
+
+		free(b->ids[i]);
+		if (!m)
+			continue;
+		switch (b->kind) {
+		case B_DELETE:
+			if (ok || gone) {
+				if (gone)
+					log_info("message %s: delete answered %s; the message is already gone or was received again",
+						 m->sm.message_id, e->code);
+				p->stats.deleted++;
+				msg_enter(m, MS_DONE);
+			} else if (++m->delete_tries >= DELETE_MAX_TRIES) {
+				/* Stored already: if it reappears it is stored again
+				 * under the same key with the same content. */
+				log_warn("message %s: delete failed %d times (%s); it will be redelivered and rewritten",
+					 m->sm.message_id, m->delete_tries, e ? e->code : "?");
+				msg_enter(m, MS_DONE);
+			} else {
+				log_debug("message %s: delete failed (%s), retrying", m->sm.message_id,
+					  e ? e->code : "?");
+				msg_enter(m, MS_DELETE_WAIT);
+			}
+			break;
+		case B_RELEASE:
+			if (!ok && !gone)
+				log_warn("message %s: could not change its visibility (%s); it reappears after its timeout",
+					 m->sm.message_id, e ? e->code : "?");
+			p->stats.released++;
+			msg_enter(m, MS_DONE);
+			break;
+		case B_HEARTBEAT:
+			m->heartbeat_inflight = false;
+			if (!ok && !gone)
+				log_warn("message %s: visibility heartbeat failed (%s)", m->sm.message_id,
+					 e ? e->code : "?");
+			if (m->state == MS_WRITING || m->state == MS_DEAD_LETTERING)
+				loop_timer_arm(m->heartbeat, heartbeat_period_ms(p));
+			break;
+		}
+	}
+	free(b);
+	check_finished(p);
+	poll_more(p);
+}
+
+static void send_batch(struct pipeline *p, struct msgq *q, int kind)
+{
+	struct sqs_batch_entry e[BATCH_MAX];
+	struct batch_ctx *b;
+	struct msg *m;
+
+	while (q->n > 0) {
+		b = xcalloc(1, sizeof(*b));
+		b->p = p;
+		b->kind = kind;
+		while (b->n < BATCH_MAX && (m = q_pop(q)) != NULL) {
+			/* Entry ids are unique per request even when one message
+			 * was received twice: they come from a counter. */
+			snprintf(m->batch_id, sizeof(m->batch_id), "e%llu",
+				 (unsigned long long)++p->batch_seq);
+			e[b->n] = (struct sqs_batch_entry){
+				.id = m->batch_id,
+				.receipt_handle = m->sm.receipt_handle,
+				.visibility_timeout = kind == B_RELEASE ? m->release_visibility
+						      : heartbeat_extension_s(m),
+			};
+			b->m[b->n] = m;
+			b->ids[b->n] = xstrdup(m->sm.message_id);
+			if (kind == B_DELETE)
+				msg_enter(m, MS_DELETING);
+			else if (kind == B_RELEASE)
+				msg_enter(m, MS_RELEASING);
+			b->n++;
+		}
+		p->batches_inflight++;
+		if (kind == B_DELETE)
+			sqs_delete_batch(p->o.sqs, p->o.queue_url, e, b->n, on_batch_done, b);
+		else
+			sqs_change_visibility_batch(p->o.sqs, p->o.queue_url, e, b->n,
+						    on_batch_done, b);
+	}
+}
+
+static void flush_batches(struct pipeline *p)
+{
+	send_batch(p, &p->deletes, B_DELETE);
+	send_batch(p, &p->releases, B_RELEASE);
+	send_batch(p, &p->heartbeats, B_HEARTBEAT);
+}
+
+static void on_flush(struct loop *l, void *arg)
+{
+	(void)l;
+	flush_batches(arg);
+}
+
+static void schedule_flush(struct pipeline *p)
+{
+	if (p->deletes.n >= BATCH_MAX || p->releases.n >= BATCH_MAX ||
+	    p->heartbeats.n >= BATCH_MAX || p->stopping) {
+		loop_timer_arm(p->flush_timer, 0);
+		return;
+	}
+	if (!loop_timer_armed(p->flush_timer))
+		loop_timer_arm(p->flush_timer, DELETE_LINGER_MS);
+}
+
+/* ---- writing ------------------------------------------------------------ */
+
+static void start_dead_letter(struct msg *m);
+
+/* Park a message whose write failed: hide it for a backoff that grows with
+ * its receive count, so S3 is not hammered and the next try is a fresh
+ * receive (which counts toward max_receives). */
+static void park(struct msg *m)
+{
+	struct pipeline *p = m->p;
+	int64_t ceil = PARK_BASE_MS, delay;
+	int64_t rc = m->sm.receive_count;
+
+	while (--rc > 0 && ceil < 20000)
+		ceil *= 2;
+	if (ceil > 20000)
+		ceil = 20000;
+	delay = (int64_t)(p->o.retry->p.rand01(p->o.retry->p.rand_ctx) * (double)ceil);
+	m->release_visibility = (int)((delay + 999) / 1000);
+	if (m->release_visibility < 1)
+		m->release_visibility = 1;
+	p->stats.parked++;
+	log_warn("message %s: %s; parked for %d s (receive %lld of %lld)", m->sm.message_id,
+		 m->reason, m->release_visibility, (long long)m->sm.receive_count,
+		 (long long)p->cfg->max_receives);
+	msg_enter(m, MS_RELEASE_WAIT);
+}
+
+static void on_put_done(struct s3_result *r, void *arg)
+{
+	struct msg *m = arg;
+	struct pipeline *p = m->p;
+	char *why;
+
+	m->put = NULL;
+	if (r->resp->ok) {
+		p->stats.stored++;
+		log_debug("message %s: stored %s", m->sm.message_id, buf_str(&m->key));
+		msg_enter(m, MS_DELETE_WAIT);
+		return;
+	}
+	p->stats.put_failures++;
+	why = aws_error_describe(&r->resp->err);
+	set_reason(m, NULL, why);
+	free(why);
+	if (r->resp->err.cls == ERR_FATAL)
+		log_err("message %s: S3 PutObject to s3://%s/%s refused: %s", m->sm.message_id,
+			p->cfg->bucket, buf_str(&m->key), m->reason);
+	if (m->sm.receive_count >= p->cfg->max_receives) {
+		struct buf reason;
+
+		buf_init(&reason, 1024);
+		buf_addf(&reason, "S3 PutObject failed on receive %lld of %lld: %s",
+			 (long long)m->sm.receive_count, (long long)p->cfg->max_receives, m->reason);
+		set_reason(m, "S3Error", buf_str(&reason));
+		buf_free(&reason);
+		start_dead_letter(m);
+		return;
+	}
+	park(m);
+}
+
+static void start_put(struct msg *m)
+{
+	struct pipeline *p = m->p;
+	struct s3_put put = {
+		.bucket = p->cfg->bucket,
+		.key = buf_str(&m->key),
+		.body = m->body.data,
+		.len = m->body.len,
+	};
+
+	msg_enter(m, MS_WRITING);
+	m->put = s3_put_object(p->o.s3, &put, on_put_done, m);
+}
+
+/* ---- dead letters ------------------------------------------------------- */
+
+static void dead_letter_done(struct msg *m, bool ok, const char *err)
+{
+	struct pipeline *p = m->p;
+
+	if (ok) {
+		p->stats.dead_lettered++;
+		log_warn("message %s: dead-lettered: %s: %s", m->sm.message_id, m->error_code,
+			 m->reason);
+		msg_enter(m, MS_DELETE_WAIT);
+		return;
+	}
+	/* The dead letter could not be stored: keep the message in the queue. */
+	log_err("message %s: could not store its dead letter (%s); keeping it in the queue",
+		m->sm.message_id, err);
+	free(m->reason);
+	m->reason = xasprintf("dead letter not stored: %s", err);
+	park(m);
+}
+
+static void on_dlq_sent(struct sqs_result *r, void *arg)
+{
+	struct msg *m = arg;
+	char *why = r->resp->ok ? NULL : aws_error_describe(&r->resp->err);
+
+	m->send = NULL;
+	dead_letter_done(m, r->resp->ok, why);
+	free(why);
+}
+
+static void on_dl_put(struct s3_result *r, void *arg)
+{
+	struct msg *m = arg;
+	char *why = r->resp->ok ? NULL : aws_error_describe(&r->resp->err);
+
+	m->put = NULL;
+	dead_letter_done(m, r->resp->ok, why);
+	free(why);
+}
+
+static void start_dead_letter(struct msg *m)
+{
+	struct pipeline *p = m->p;
+	char count[24];
+
+	msg_enter(m, MS_DEAD_LETTERING);
+	snprintf(count, sizeof(count), "%lld", (long long)m->sm.receive_count);
+	if (p->o.dlq_url) {
+		const struct sqs_attr attrs[] = {
+			{"s3statusd.error", "String", m->error_code},
+			{"s3statusd.reason", "String", m->reason},
+			{"s3statusd.source_message_id", "String", m->sm.message_id},
+			{"s3statusd.receive_count", "Number", count},
+		};
+
+		m->send = sqs_send(p->o.sqs, p->o.dlq_url, m->sm.body, m->sm.body_len, attrs,
+				   ARRAY_SIZE(attrs), on_dlq_sent, m);
+		return;
+	}
+	{
+		struct record_meta meta = {
+			.message_id = m->sm.message_id,
+			.receive_count = m->sm.receive_count,
+			.queue = p->o.queue_url,
+			.recorded_at_ms = clock_wall_ms(),
+		};
+		struct s3_put put = {.bucket = p->cfg->bucket};
+
+		buf_reset(&m->key);
+		buf_reset(&m->body);
+		if (layout_dead_letter_key(&m->key, p->cfg->prefix, meta.recorded_at_ms,
+					   m->sm.message_id) < 0 ||
+		    layout_dead_letter_body(&m->body, m->sm.body, m->sm.body_len, m->error_code,
+					    m->reason, &meta) < 0) {
+			dead_letter_done(m, false, "dead letter too large to build");
+			return;
+		}
+		put.key = buf_str(&m->key);
+		put.body = m->body.data;
+		put.len = m->body.len;
+		m->put = s3_put_object(p->o.s3, &put, on_dl_put, m);
+	}
+}
+
+/* ---- receiving ---------------------------------------------------------- */
+
+static void handle_message(struct pipeline *p, struct sqs_message *sm)
+{
+	struct msg *m = msg_find(p, sm->message_id);
+	struct buf reason;
+	enum msg_error e;
+	struct record_meta meta;
+
+	p->stats.received++;
+	if (m) {
+		/* Received again while we hold it (visibility ran out, or the
+		 * answer carried it twice): keep one copy, with the newest
+		 * receipt handle and receive count. */
+		log_info("message %s: received again while in flight; using the newest receipt handle",
+			 sm->message_id);
+		free(m->sm.receipt_handle);
+		m->sm.receipt_handle = sm->receipt_handle;
+		sm->receipt_handle = NULL;
+		if (sm->receive_count > m->sm.receive_count)
+			m->sm.receive_count = sm->receive_count;
+		sqs_message_clear(sm);
+		return;
+	}
+	m = msg_new(p, sm);
+	loop_timer_arm(m->heartbeat, heartbeat_period_ms(p));
+	buf_init(&reason, 512);
+	e = msg_decode(m->sm.body, m->sm.body_len, m->sm.sent_ms, &p->rules, &m->st, &reason);
+	if (e != MSG_OK) {
+		set_reason(m, msg_error_code(e), buf_str(&reason));
+		buf_free(&reason);
+		start_dead_letter(m);
+		return;
+	}
+	buf_free(&reason);
+	if (m->st.command == CMD_GET_STATUS) {
+		/* A query writes nothing. Without a task token there is nobody to
+		 * answer; Step Functions answers come with that capability. */
+		log_info("message %s: get-status for batch '%s' has nothing to write; deleting",
+			 m->sm.message_id, m->st.batch_id);
+		msg_enter(m, MS_DELETE_WAIT);
+		return;
+	}
+	meta = (struct record_meta){
+		.message_id = m->sm.message_id,
+		.receive_count = m->sm.receive_count,
+		.queue = p->o.queue_url,
+		.recorded_at_ms = clock_wall_ms(),
+	};
+	if (layout_record_key(&m->key, p->cfg->prefix, &m->st, m->sm.message_id) < 0) {
+		set_reason(m, "InvalidField", "the object key would exceed 1024 bytes");
+		start_dead_letter(m);
+		return;
+	}
+	if (layout_record_body(&m->body, &m->st, &meta,
+			       p->cfg->record_format == RECORD_FORMAT_PAYLOAD) < 0) {
+		set_reason(m, "TooLarge", "the record is too large");
+		start_dead_letter(m);
+		return;
+	}
+	start_put(m);
+}
+
+static void start_poll(struct poller *pl);
+
+static void on_receive_backoff(struct loop *l, void *arg)
+{
+	struct poller *pl = arg;
+
+	(void)l;
+	start_poll(pl);
+}
+
+static void on_received(struct sqs_result *r, void *arg)
+{
+	struct poller *pl = arg;
+	struct pipeline *p = pl->p;
+	size_t i;
+
+	pl->op = NULL;
+	pl->reserved = 0;
+	if (!r->resp->ok) {
+		char *why = aws_error_describe(&r->resp->err);
+		int64_t ceil = RECEIVE_BACKOFF_BASE_MS, delay;
+		int k = p->receive_failures++;
+
+		while (k-- > 0 && ceil < 20000)
+			ceil *= 2;
+		if (ceil > 20000)
+			ceil = 20000;
+		/* Full jitter, but never less than a quarter of the ceiling. */
+		delay = ceil / 4 + (int64_t)(p->o.retry->p.rand01(p->o.retry->p.rand_ctx) *
+					       (double)(ceil - ceil / 4));
+		p->stats.receive_errors++;
+		snprintf(p->stats.last_error, sizeof(p->stats.last_error), "receive: %s", why);
+		log_warn("receive from %s failed: %s; next try in %lld ms", p->o.queue_url, why,
+			 (long long)delay);
+		free(why);
+		if (!p->stopping)
+			loop_timer_arm(pl->backoff, delay);
+		check_finished(p);
+		return;
+	}
+	p->receive_failures = 0;
+	if (r->nmessages == 0)
+		p->empty_streak++;
+	else
+		p->empty_streak = 0;
+	for (i = 0; i < r->nmessages; i++)
+		handle_message(p, &r->messages[i]);
+	check_finished(p);
+	poll_more(p);
+}
+
+static unsigned reserved_total(const struct pipeline *p)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < p->npollers; i++)
+		n += (unsigned)p->pollers[i].reserved;
+	return n;
+}
+
+static void start_poll(struct poller *pl)
+{
+	struct pipeline *p = pl->p;
+	unsigned cap = (unsigned)p->cfg->max_inflight;
+	unsigned used = p->inflight + reserved_total(p);
+	struct sqs_receive_params rp;
+	int want;
+
+	if (p->stopping || p->finished || pl->op || loop_timer_armed(pl->backoff) || used >= cap)
+		return;
+	if (p->o.drain && p->empty_streak >= 2)
+		return;
+	want = (int)(cap - used);
+	if (want > BATCH_MAX)
+		want = BATCH_MAX;
+	rp = (struct sqs_receive_params){
+		.queue_url = p->o.queue_url,
+		.max_messages = want,
+		/* Draining wants to notice an empty queue quickly. */
+		.wait_time = p->o.drain && p->cfg->wait_time > 1 ? 1 : (int)p->cfg->wait_time,
+		.visibility_timeout = (int)p->cfg->visibility_timeout,
+	};
+	pl->reserved = want;
+	pl->op = sqs_receive(p->o.sqs, &rp, on_received, pl);
+}
+
+static void poll_more(struct pipeline *p)
+{
+	unsigned i;
+
+	for (i = 0; i < p->npollers; i++)
+		start_poll(&p->pollers[i]);
+}
+
+/* ---- the state machine -------------------------------------------------- */
+
+static void msg_enter(struct msg *m, enum msg_state s)
+{
+	struct pipeline *p = m->p;
+
+	log_debug("message %s: %s -> %s", m->sm.message_id, state_names[m->state], state_names[s]);
+	m->state = s;
+	if ((s == MS_DELETE_WAIT || s == MS_RELEASE_WAIT) && m->inq == &p->heartbeats) {
+		q_remove(&p->heartbeats, m);
+		m->heartbeat_inflight = false;
+	}
+	switch (s) {
+	case MS_DELETE_WAIT:
+		/* Stored (or dead-lettered): no more heartbeats, delete next. */
+		loop_timer_cancel(m->heartbeat);
+		q_push(&p->deletes, m);
+		schedule_flush(p);
+		break;
+	case MS_RELEASE_WAIT:
+		loop_timer_cancel(m->heartbeat);
+		q_push(&p->releases, m);
+		schedule_flush(p);
+		break;
+	case MS_DONE:
+		msg_free(m);
+		check_finished(p);
+		poll_more(p);
+		break;
+	default:
+		break;
+	}
+}
+
+static bool idle(const struct pipeline *p)
+{
+	unsigned i;
+
+	if (p->inflight || p->batches_inflight)
+		return false;
+	for (i = 0; i < p->npollers; i++)
+		if (p->pollers[i].op)
+			return false;
+	return true;
+}
+
+static void finish(struct pipeline *p)
+{
+	unsigned i;
+
+	if (p->finished)
+		return;
+	p->finished = true;
+	for (i = 0; i < p->npollers; i++)
+		loop_timer_cancel(p->pollers[i].backoff);
+	loop_timer_cancel(p->shutdown_timer);
+	if (p->o.on_finished)
+		p->o.on_finished(p->o.arg);
+}
+
+static void check_finished(struct pipeline *p)
+{
+	if (p->finished || !p->started)
+		return;
+	if (p->stopping && idle(p))
+		finish(p);
+	else if (p->o.drain && p->empty_streak >= 2 && idle(p))
+		finish(p);
+}
+
+/* shutdown_timeout ran out: whatever is still being written goes back to
+ * the queue at once (visibility 0) for another consumer or the next start. */
+static void on_shutdown_timeout(struct loop *l, void *arg)
+{
+	struct pipeline *p = arg;
+	struct msg *m, *next;
+	unsigned n = 0;
+
+	(void)l;
+	p->shutdown_expired = true;
+	for (m = p->msgs; m; m = next) {
+		next = m->next;
+		if (m->state != MS_WRITING && m->state != MS_DEAD_LETTERING &&
+		    m->state != MS_RECEIVED)
+			continue;
+		s3_cancel(m->put);
+		m->put = NULL;
+		sqs_cancel(m->send);
+		m->send = NULL;
+		m->release_visibility = 0;
+		msg_enter(m, MS_RELEASE_WAIT);
+		n++;
+	}
+	log_notice("shutdown timeout: returning %u unfinished messages to the queue", n);
+	flush_batches(p);
+	check_finished(p);
+}
+
+/* ---- public API ----------------------------------------------------------- */
+
+struct pipeline *pipeline_new(const struct pipeline_options *opt)
+{
+	struct pipeline *p = xcalloc(1, sizeof(*p));
+	unsigned i;
+
+	p->o = *opt;
+	p->cfg = opt->cfg;
+	p->loop = opt->loop;
+	p->flush_timer = loop_timer_new(p->loop, on_flush, p);
+	p->shutdown_timer = loop_timer_new(p->loop, on_shutdown_timeout, p);
+	p->npollers = (unsigned)p->cfg->pollers;
+	p->pollers = xcalloc(p->npollers, sizeof(*p->pollers));
+	for (i = 0; i < p->npollers; i++) {
+		p->pollers[i].p = p;
+		p->pollers[i].backoff = loop_timer_new(p->loop, on_receive_backoff, &p->pollers[i]);
+	}
+	p->rules = (struct msg_rules){
+		.statuses = (const char *const *)p->cfg->statuses.v,
+		.nstatuses = p->cfg->statuses.n,
+		.accounts = (const char *const *)p->cfg->accounts.v,
+		.naccounts = p->cfg->accounts.n,
+	};
+	return p;
+}
+
+void pipeline_free(struct pipeline *p)
+{
+	unsigned i;
+
+	if (!p)
+		return;
+	while (p->msgs)
+		msg_free(p->msgs);
+	for (i = 0; i < p->npollers; i++) {
+		sqs_cancel(p->pollers[i].op);
+		loop_timer_free(p->pollers[i].backoff);
+	}
+	free(p->pollers);
+	loop_timer_free(p->flush_timer);
+	loop_timer_free(p->shutdown_timer);
+	free(p);
+}
+
+void pipeline_start(struct pipeline *p)
+{
+	p->started = true;
+	poll_more(p);
+}
+
+void pipeline_stop(struct pipeline *p)
+{
+	unsigned i;
+
+	if (p->stopping)
+		return;
+	p->stopping = true;
+	log_notice("stopping: no new receives; %u messages in flight get up to %lld s",
+		   p->inflight, (long long)p->cfg->shutdown_timeout);
+	/* Abort the long polls now. A message SQS handed out in that instant
+	 * stays invisible until its timeout and is then redelivered. */
+	for (i = 0; i < p->npollers; i++) {
+		sqs_cancel(p->pollers[i].op);
+		p->pollers[i].op = NULL;
+		p->pollers[i].reserved = 0;
+		loop_timer_cancel(p->pollers[i].backoff);
+	}
+	flush_batches(p);
+	loop_timer_arm(p->shutdown_timer, p->cfg->shutdown_timeout * 1000);
+	check_finished(p);
+}
+
+const struct pipeline_stats *pipeline_stats(const struct pipeline *p)
+{
+	return &p->stats;
+}
