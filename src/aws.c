@@ -187,15 +187,22 @@ static char *build_url(const struct aws_call *call)
 {
 	struct buf u;
 	size_t i;
+	int rc;
 
 	buf_init(&u, 64 * 1024);
-	buf_addf(&u, "%s://%s", call->scheme, call->host);
-	sigv4_uri_encode(&u, call->path, strlen(call->path), true);
+	rc = buf_addf(&u, "%s://%s", call->scheme, call->host);
+	rc |= sigv4_uri_encode(&u, call->path, strlen(call->path), true);
 	for (i = 0; i < call->nquery; i++) {
-		buf_addc(&u, i == 0 ? '?' : '&');
-		sigv4_uri_encode(&u, call->query[i].name, strlen(call->query[i].name), false);
-		buf_addc(&u, '=');
-		sigv4_uri_encode(&u, call->query[i].value, strlen(call->query[i].value), false);
+		rc |= buf_addc(&u, i == 0 ? '?' : '&');
+		rc |= sigv4_uri_encode(&u, call->query[i].name, strlen(call->query[i].name), false);
+		rc |= buf_addc(&u, '=');
+		rc |= sigv4_uri_encode(&u, call->query[i].value, strlen(call->query[i].value),
+				       false);
+	}
+	if (rc) {
+		/* Never send a URL shorter than what the signature covers. */
+		buf_free(&u);
+		return NULL;
 	}
 	return buf_steal(&u, NULL);
 }
@@ -236,6 +243,10 @@ static void start_attempt(struct aws_call *call)
 
 	if (!cr) {
 		fail_now(call, "NoCredentials", "no AWS credentials are loaded");
+		return;
+	}
+	if (!call->url) {
+		fail_now(call, "RequestTooLarge", "the request URL exceeds 64 KiB");
 		return;
 	}
 	call->attempts++;

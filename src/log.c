@@ -3,12 +3,15 @@
 #include "log.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
 
 static enum log_level g_level = LOG_LVL_INFO;
 static enum log_format g_format = LOG_FMT_TEXT;
+static int g_journal = -1; /* is stderr the journal? decided on first use */
 
 static const char *const level_names[] = {
 	[LOG_LVL_ERR] = "error", [LOG_LVL_WARN] = "warning", [LOG_LVL_NOTICE] = "notice",
@@ -19,6 +22,25 @@ void log_setup(enum log_level level, enum log_format fmt)
 {
 	g_level = level;
 	g_format = fmt;
+}
+
+/* systemd sets JOURNAL_STREAM=dev:ino when stderr is connected to the
+ * journal: then "<N>" prefixes carry the priority; elsewhere a timestamp and
+ * the level name read better. */
+static bool stderr_is_journal(void)
+{
+	const char *js;
+	struct stat st;
+	unsigned long long dev, ino;
+
+	if (g_journal >= 0)
+		return g_journal;
+	g_journal = 0;
+	js = getenv("JOURNAL_STREAM");
+	if (js && sscanf(js, "%llu:%llu", &dev, &ino) == 2 && fstat(STDERR_FILENO, &st) == 0 &&
+	    (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino)
+		g_journal = 1;
+	return g_journal;
 }
 
 enum log_level log_get_level(void)
@@ -81,8 +103,11 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 			 level_names[lvl], (int)lvl);
 		json_escape(&line, buf_str(&msg));
 		buf_adds(&line, "\"}\n");
-	} else {
+	} else if (stderr_is_journal()) {
 		buf_addf(&line, "<%d>%s\n", (int)lvl, buf_str(&msg));
+	} else {
+		time_fmt_iso(clock_wall_ms(), ts);
+		buf_addf(&line, "%s %s: %s\n", ts, level_names[lvl], buf_str(&msg));
 	}
 	(void)!write(STDERR_FILENO, line.data, line.len);
 	buf_free(&msg);
