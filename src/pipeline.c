@@ -79,6 +79,15 @@ struct poller {
 	int reserved; /* messages asked for */
 };
 
+struct parked {
+	char *message_id;
+	int64_t due_ms;
+};
+
+/* A parked message not seen again this long after it was due has been taken
+ * by another consumer (or expired): --drain stops waiting for it. */
+#define PARKED_GRACE_MS 30000
+
 struct pipeline {
 	struct pipeline_options o;
 	const struct config *cfg;
@@ -95,6 +104,10 @@ struct pipeline {
 	uint64_t batch_seq;
 	int receive_failures;
 	int empty_streak;
+	/* Messages this process parked, with the time (monotonic ms) by which
+	 * they should be visible again: --drain waits for them to come back. */
+	struct parked *parked;
+	size_t nparked, parked_cap;
 	bool started, stopping, finished, shutdown_expired;
 	struct msg_rules rules;
 	struct pipeline_stats stats;
@@ -123,6 +136,42 @@ static struct msg *msg_find(struct pipeline *p, const char *id)
 		if (strcmp(m->sm.message_id, id) == 0)
 			return m;
 	return NULL;
+}
+
+static void parked_add(struct pipeline *p, const char *id, int64_t due_ms)
+{
+	if (p->nparked == p->parked_cap) {
+		p->parked_cap = p->parked_cap ? p->parked_cap * 2 : 16;
+		p->parked = xrealloc(p->parked, p->parked_cap * sizeof(*p->parked));
+	}
+	p->parked[p->nparked++] = (struct parked){xstrdup(id), due_ms};
+}
+
+/* Forget id (it came back), and every entry long overdue. */
+static void parked_prune(struct pipeline *p, const char *id)
+{
+	int64_t now = loop_now(p->loop);
+	size_t i = 0;
+
+	while (i < p->nparked) {
+		if ((id && strcmp(p->parked[i].message_id, id) == 0) ||
+		    now > p->parked[i].due_ms + PARKED_GRACE_MS) {
+			free(p->parked[i].message_id);
+			p->parked[i] = p->parked[--p->nparked];
+			continue;
+		}
+		i++;
+	}
+}
+
+/* Draining is over when two receives in a row came back empty and nothing we
+ * parked is still due to come back. */
+static bool drained(struct pipeline *p)
+{
+	if (!p->o.drain || p->empty_streak < 2)
+		return false;
+	parked_prune(p, NULL);
+	return p->nparked == 0;
 }
 
 static void q_push(struct msgq *q, struct msg *m)
@@ -446,6 +495,8 @@ static void park(struct msg *m)
 	if (m->release_visibility < 1)
 		m->release_visibility = 1;
 	p->stats.parked++;
+	parked_add(p, m->sm.message_id,
+		   loop_now(p->loop) + (int64_t)m->release_visibility * 1000);
 	log_warn("message %s: %s; parked for %d s (receive %lld of %lld)", m->sm.message_id,
 		 m->reason, m->release_visibility, (long long)m->sm.receive_count,
 		 (long long)p->cfg->max_receives);
@@ -595,6 +646,8 @@ static void handle_message(struct pipeline *p, struct sqs_message *sm)
 	struct record_meta meta;
 
 	p->stats.received++;
+	if (p->nparked)
+		parked_prune(p, sm->message_id);
 	if (m) {
 		/* Received again while we hold it (visibility ran out, or the
 		 * answer carried it twice): keep one copy, with the newest
@@ -718,7 +771,7 @@ static void start_poll(struct poller *pl)
 
 	if (p->stopping || p->finished || pl->op || loop_timer_armed(pl->backoff) || used >= cap)
 		return;
-	if (p->o.drain && p->empty_streak >= 2)
+	if (drained(p))
 		return;
 	want = (int)(cap - used);
 	if (want > BATCH_MAX)
@@ -808,7 +861,7 @@ static void check_finished(struct pipeline *p)
 		return;
 	if (p->stopping && idle(p))
 		finish(p);
-	else if (p->o.drain && p->empty_streak >= 2 && idle(p))
+	else if (idle(p) && drained(p))
 		finish(p);
 }
 
@@ -880,6 +933,9 @@ void pipeline_free(struct pipeline *p)
 		loop_timer_free(p->pollers[i].backoff);
 	}
 	free(p->pollers);
+	while (p->nparked)
+		free(p->parked[--p->nparked].message_id);
+	free(p->parked);
 	loop_timer_free(p->flush_timer);
 	loop_timer_free(p->shutdown_timer);
 	free(p);

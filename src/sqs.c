@@ -285,6 +285,13 @@ out:
 	return rc;
 }
 
+static void on_done(struct aws_response *resp, void *arg);
+
+/* max_attempts 0: the retry policy's default. */
+static struct sqs_op *op_start_n(struct sqs *s, enum sqs_kind kind, struct json_object *req,
+				 size_t max_response, long timeout_ms, int max_attempts, sqs_cb cb,
+				 void *arg);
+
 static void on_done(struct aws_response *resp, void *arg)
 {
 	struct sqs_op *op = arg;
@@ -315,8 +322,9 @@ static void on_done(struct aws_response *resp, void *arg)
 	op_free(op);
 }
 
-static struct sqs_op *op_start(struct sqs *s, enum sqs_kind kind, struct json_object *req,
-			       size_t max_response, long timeout_ms, sqs_cb cb, void *arg)
+static struct sqs_op *op_start_n(struct sqs *s, enum sqs_kind kind, struct json_object *req,
+				 size_t max_response, long timeout_ms, int max_attempts, sqs_cb cb,
+				 void *arg)
 {
 	struct sqs_op *op = xcalloc(1, sizeof(*op));
 	const struct sigv4_kv headers[] = {
@@ -336,10 +344,16 @@ static struct sqs_op *op_start(struct sqs *s, enum sqs_kind kind, struct json_ob
 		.service = "sqs", .method = "POST", .endpoint = &s->ep, .path = "/",
 		.headers = headers, .nheaders = ARRAY_SIZE(headers), .body = op->body,
 		.body_len = strlen(op->body), .timeout_ms = timeout_ms,
-		.max_response = max_response,
+		.max_response = max_response, .max_attempts = max_attempts,
 	};
 	op->call = aws_call_start(s->c, &ar, on_done, op);
 	return op;
+}
+
+static struct sqs_op *op_start(struct sqs *s, enum sqs_kind kind, struct json_object *req,
+			       size_t max_response, long timeout_ms, sqs_cb cb, void *arg)
+{
+	return op_start_n(s, kind, req, max_response, timeout_ms, 0, cb, arg);
 }
 
 static struct json_object *req_new(const char *queue_url)
@@ -377,8 +391,9 @@ struct sqs_op *sqs_receive(struct sqs *s, const struct sqs_receive_params *p, sq
 	json_object_object_add(o, "AttributeNames", str_array(all, 1));
 	json_object_object_add(o, "MessageAttributeNames", str_array(all, 1));
 	/* The long poll itself plus room for the answer. */
-	return op_start(s, OP_RECEIVE, o, SQS_MAX_RECEIVE, (long)p->wait_time * 1000 + 10000, cb,
-			arg);
+	/* One attempt: the pipeline backs off failed receives itself. */
+	return op_start_n(s, OP_RECEIVE, o, SQS_MAX_RECEIVE, (long)p->wait_time * 1000 + 10000, 1,
+			  cb, arg);
 }
 
 static struct sqs_op *batch(struct sqs *s, enum sqs_kind kind, const char *queue_url,
