@@ -10,14 +10,26 @@
 #include "loop.h"
 #include "util.h"
 
+/* Every transfer: HTTP/1.1 over http or https only, no redirects, no
+ * "Expect: 100-continue", TLS peer and host verification always on, keep-alive
+ * connections shared through one connection cache, CURLOPT_NOSIGNAL (so the
+ * process must ignore SIGPIPE itself), the URL path sent as is (no "/../"
+ * squashing: the signer signed it). */
+
 struct http;
 struct http_xfer;
+
+#define HTTP_DEFAULT_MAX_RESPONSE (1024 * 1024)
+/* Response headers beyond these limits fail the transfer with CURLE_WRITE_ERROR. */
+#define HTTP_MAX_RESPONSE_HEADERS 100
+#define HTTP_MAX_RESPONSE_HEADER_BYTES (64 * 1024)
 
 struct http_options {
 	const char *ca_file;     /* NULL: system bundle. TLS verification is always on. */
 	long connect_timeout_ms; /* default 5000 */
-	long max_host_connections; /* 0: unlimited */
-	long max_total_connections; /* 0: unlimited */
+	long max_host_connections; /* 0: unlimited; transfers beyond it queue for a connection */
+	long max_total_connections; /* 0: unlimited. Also sizes the idle connection cache
+				      (CURLMOPT_MAXCONNECTS): this value, or 64 when 0 */
 };
 
 struct http_header {
@@ -26,41 +38,59 @@ struct http_header {
 };
 
 struct http_request {
-	const char *method; /* "GET", "PUT", "POST", "HEAD", "DELETE" */
+	const char *method; /* "GET", "PUT", "POST", "HEAD", "DELETE"; NULL means GET */
 	const char *url;    /* complete, already encoded */
+	/* Sent as given. An empty value sends an empty header. curl's default
+	 * Content-Type for bodies is suppressed: set one if the peer needs it. */
 	const struct http_header *headers;
 	size_t nheaders;
 	const void *body; /* borrowed: must stay valid until the callback ran */
-	size_t body_len;
+	size_t body_len;  /* PUT and POST always send a body (Content-Length: 0 if empty) */
 	long timeout_ms;     /* whole transfer; required (> 0) */
-	size_t max_response; /* cap on the response body; 0 means 1 MiB */
+	size_t max_response; /* cap on the response body; 0 means HTTP_DEFAULT_MAX_RESPONSE */
 };
 
 struct http_response {
 	long status;         /* HTTP status, 0 when no response arrived */
 	int curl_code;       /* CURLcode, 0 (CURLE_OK) on a complete exchange */
-	const char *error;   /* human-readable transport error, "" when none */
-	struct buf body;     /* capped at max_response; larger bodies fail with CURLE_WRITE_ERROR */
+	/* "" when curl_code is 0; else curl's message and detail, or
+	 * "response body exceeds N bytes" / "response headers exceed ...". */
+	const char *error;
+	/* Capped at max_response; larger bodies fail with CURLE_WRITE_ERROR.
+	 * The callback may take the bytes with buf_steal(&resp->body, &len). */
+	struct buf body;
 	int64_t elapsed_ms;
-	/* Response headers, names lower-cased, values trimmed. */
+	/* Headers of the final response only (interim 1xx responses are dropped),
+	 * names lower-cased, values trimmed, in arrival order. */
 	struct http_header *headers;
 	size_t nheaders;
 };
 
+/* First header named name (compared case-insensitively), or NULL. */
 const char *http_response_header(const struct http_response *r, const char *lower_name);
 
 /* Called exactly once per started transfer unless it was cancelled. The
- * response is only valid during the call; the engine frees the transfer after. */
+ * response is only valid during the call; the engine frees the transfer after
+ * the callback returns. The callback may start transfers, cancel others and
+ * call http_free(); http_active() no longer counts the finished transfer. */
 typedef void (*http_done_cb)(struct http_response *resp, void *arg);
 
+/* Returns NULL if curl could not be initialised. */
 struct http *http_new(struct loop *l, const struct http_options *opt);
-void http_free(struct http *h); /* cancels every transfer without callbacks; NULL is fine */
+/* Cancels every transfer without callbacks; NULL is fine. Safe inside a
+ * completion callback (the engine is then released when it unwinds).
+ * Call it before loop_free(). */
+void http_free(struct http *h);
 
 /* Start a transfer. Headers and url are copied; body is borrowed. Returns NULL
- * only if curl refused the request outright (the callback is then not called). */
+ * only if curl refused the request outright (bad options, timeout_ms <= 0, the
+ * engine is being freed); the callback is then not called. Never calls back
+ * synchronously: completion is reported from the loop. */
 struct http_xfer *http_start(struct http *h, const struct http_request *req, http_done_cb cb,
 			     void *arg);
-/* Abort a transfer; its callback will not be called. Safe inside any callback. */
+/* Abort a transfer; its callback will not be called. Safe inside any loop or
+ * completion callback. Cancelling the transfer whose own callback is running
+ * is a no-op (it is freed when that callback returns). NULL is fine. */
 void http_cancel(struct http_xfer *x);
 /* Number of transfers in flight. */
 unsigned http_active(const struct http *h);
