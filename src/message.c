@@ -21,6 +21,8 @@
  * - account follows the identifier rules; task_token must be 1..2048 bytes
  *   of UTF-8 without control characters and is never quoted in a reason.
  * - command is matched exactly (the SPEC only makes status case-insensitive).
+ * - payload keeps the producer's bytes; inside an SNS notification these are
+ *   the bytes of the unescaped Message, i.e. what the producer published.
  */
 #include "message.h"
 
