@@ -343,7 +343,7 @@ int time_parse_rfc3339(const char *s, size_t n, int64_t *ms)
 	if (t.mo < 1 || t.mo > 12 || t.d < 1 || t.d > days_in_month(t.y, t.mo) || t.h > 23 ||
 	    t.mi > 59 || t.s > 60)
 		return -1;
-	if (t.s == 60) /* leap second: fold into the next one as most parsers do */
+	if (t.s == 60) /* leap second: clamp to :59 of the same minute */
 		t.s = 59;
 	if (i < n && s[i] == '.') {
 		i++;
