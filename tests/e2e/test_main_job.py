@@ -76,8 +76,6 @@ BAD = [
     ('{"command":"add-batch-status","batch_id":"","status":"running"}', "InvalidField"),
     ('{"command":"add-batch-status","batch_id":"b1","status":"running","event_time":"yesterday"}',
      "InvalidField"),
-    ('{"command":"add-batch-status","batch_id":"b1","status":"running","account":"mallory"}',
-     "AccountNotAllowed"),
 ]
 
 
@@ -96,7 +94,7 @@ def setup(name, **cfg):
 
 
 def test_examples_and_bad_messages_drain_to_s3_and_dlq():
-    q, dlq, bucket, cfg = setup("main", accounts="acme")
+    q, dlq, bucket, cfg = setup("main")
     sent = {}
     t0 = time.time()
     for f in EXAMPLES:
@@ -168,6 +166,22 @@ def test_examples_and_bad_messages_drain_to_s3_and_dlq():
 
     # The source queue is empty: nothing visible, nothing in flight.
     assert h.queue_counts(q) == (0, 0), h.queue_counts(q)
+
+
+def test_accounts_allow_list():
+    q, dlq, bucket, cfg = setup("accounts", accounts="acme, globex")
+    ok = h.send(q, '{"command":"add-batch-status","batch_id":"b1","status":"running","account":"globex"}')
+    bad = h.send(q, '{"command":"add-batch-status","batch_id":"b1","status":"running","account":"mallory"}')
+    anon = h.send(q, '{"command":"add-batch-status","batch_id":"b1","status":"running"}')
+    rc, _, err = h.run_daemon(cfg, "--drain", timeout=60)
+    assert rc == 0, err
+    keys = h.list_keys(bucket, "")
+    assert len(keys) == 1 and keys[0].endswith("_%s.json" % enc(ok)), keys
+    dead = {m["MessageAttributes"]["s3statusd.source_message_id"]["StringValue"]:
+            m["MessageAttributes"]["s3statusd.error"]["StringValue"] for m in h.drain_queue(dlq)}
+    # With an allow-list, a message that names no account is not allowed either.
+    assert dead == {bad: "AccountNotAllowed", anon: "AccountNotAllowed"}, dead
+    assert h.queue_counts(q) == (0, 0)
 
 
 def test_dead_letters_go_to_s3_without_dlq_url():
