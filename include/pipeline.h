@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "loop.h"
+#include "metrics.h"
 #include "retry.h"
 #include "s3.h"
 #include "sqs.h"
@@ -26,6 +27,12 @@ struct pipeline_stats {
 	uint64_t receive_errors;
 	unsigned inflight;
 	char last_error[160]; /* computed size: one short line for STATUS= */
+	/* For metrics_file (metrics.c): dead letters by s3statusd.error code;
+	 * pipeline-level retries (a PUT that parks, a failed receive) by AWS
+	 * error code; receive-to-delete latency of each deleted message. */
+	struct metrics_labeled dead_lettered_by_reason;
+	struct metrics_labeled retries_by_code;
+	struct metrics_histogram receive_to_delete;
 };
 
 struct pipeline_options {

@@ -376,6 +376,8 @@ static void on_batch_done(struct sqs_result *r, void *arg)
 					log_info("message %s: delete answered %s; the message is already gone or was received again",
 						 m->sm.message_id, e->code);
 				p->stats.deleted++;
+				metrics_histogram_observe_ms(&p->stats.receive_to_delete,
+							     loop_now(p->loop) - m->received_mono);
 				msg_enter(m, MS_DONE);
 			} else if (++m->delete_tries >= DELETE_MAX_TRIES) {
 				/* Stored already: if it reappears it is stored again
@@ -534,6 +536,7 @@ static void on_put_done(struct s3_result *r, void *arg)
 		start_dead_letter(m);
 		return;
 	}
+	metrics_labeled_inc(&p->stats.retries_by_code, r->resp->err.code);
 	park(m);
 }
 
@@ -559,6 +562,7 @@ static void dead_letter_done(struct msg *m, bool ok, const char *err)
 
 	if (ok) {
 		p->stats.dead_lettered++;
+		metrics_labeled_inc(&p->stats.dead_lettered_by_reason, m->error_code);
 		log_warn("message %s: dead-lettered: %s: %s", m->sm.message_id, m->error_code,
 			 m->reason);
 		msg_enter(m, MS_DELETE_WAIT);
@@ -732,6 +736,7 @@ static void on_received(struct sqs_result *r, void *arg)
 		delay = ceil / 4 + (int64_t)(p->o.retry->p.rand01(p->o.retry->p.rand_ctx) *
 					       (double)(ceil - ceil / 4));
 		p->stats.receive_errors++;
+		metrics_labeled_inc(&p->stats.retries_by_code, r->resp->err.code);
 		snprintf(p->stats.last_error, sizeof(p->stats.last_error), "receive: %s", why);
 		log_warn("receive from %s failed: %s; next try in %lld ms", p->o.queue_url, why,
 			 (long long)delay);
