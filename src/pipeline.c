@@ -3,6 +3,7 @@
  * changes, so "delete only after the PUT succeeded" is visible here:
  *
  *   RECEIVED -> WRITING -> DELETE_WAIT -> DELETING -> DONE
+ *                                        DELETING failed -> DELETE_RETRY -> DELETE_WAIT
  *            \-> DEAD_LETTERING -> DELETE_WAIT          (can never succeed)
  *   WRITING failed -> RELEASING (visibility = backoff) -> DONE   (parked)
  *   any state, on stop after shutdown_timeout -> RELEASING (visibility 0)
@@ -32,6 +33,7 @@ enum msg_state {
 	MS_DEAD_LETTERING,
 	MS_DELETE_WAIT,
 	MS_DELETING,
+	MS_DELETE_RETRY,
 	MS_RELEASE_WAIT,
 	MS_RELEASING,
 	MS_DONE,
@@ -40,7 +42,8 @@ enum msg_state {
 static const char *const state_names[] = {
 	[MS_RECEIVED] = "received",       [MS_WRITING] = "writing",
 	[MS_DEAD_LETTERING] = "dead-lettering", [MS_DELETE_WAIT] = "delete-wait",
-	[MS_DELETING] = "deleting",       [MS_RELEASE_WAIT] = "release-wait",
+	[MS_DELETING] = "deleting",       [MS_DELETE_RETRY] = "delete-retry",
+	[MS_RELEASE_WAIT] = "release-wait",
 	[MS_RELEASING] = "releasing",     [MS_DONE] = "done",
 };
 
@@ -325,6 +328,11 @@ static void on_heartbeat(struct loop *l, void *arg)
 	struct msg *m = arg;
 
 	(void)l;
+	/* The same timer paces delete retries: no heartbeat is due once stored. */
+	if (m->state == MS_DELETE_RETRY) {
+		msg_enter(m, MS_DELETE_WAIT);
+		return;
+	}
 	if (m->state != MS_WRITING && m->state != MS_DEAD_LETTERING && m->state != MS_RECEIVED)
 		return;
 	if (m->heartbeat_inflight || heartbeat_extension_s(m) <= 0)
@@ -386,9 +394,12 @@ static void on_batch_done(struct sqs_result *r, void *arg)
 					 m->sm.message_id, m->delete_tries, e ? e->code : "?");
 				msg_enter(m, MS_DONE);
 			} else {
-				log_debug("message %s: delete failed (%s), retrying", m->sm.message_id,
-					  e ? e->code : "?");
-				msg_enter(m, MS_DELETE_WAIT);
+				int64_t delay = retry_backoff_ms(p->o.retry, m->delete_tries);
+
+				log_info("message %s: delete failed (%s), retrying in %lld ms",
+					 m->sm.message_id, e ? e->code : "?", (long long)delay);
+				msg_enter(m, MS_DELETE_RETRY);
+				loop_timer_arm(m->heartbeat, delay);
 			}
 			break;
 		case B_RELEASE:

@@ -198,9 +198,14 @@ class Rule:
 
     def __init__(self, service="*", op="*", error_rate=0.0, kind="500", latency_ms=0,
                  count=None, skip=0, match=None, rewrite=None, rewrite_rate=1.0, hang_ms=30000,
-                 status=200, body=b"", headers=None, error_code=None):
+                 status=200, body=b"", headers=None, error_code=None, kinds=None):
         if kind not in FAULT_KINDS:
             raise ValueError("unknown fault kind %r (one of %s)" % (kind, sorted(FAULT_KINDS)))
+        # kinds: {"500": 2, "503": 1, "reset": 1} picks the injected kind by weight.
+        for k in kinds or {}:
+            if k not in FAULT_KINDS:
+                raise ValueError("unknown fault kind %r (one of %s)" % (k, sorted(FAULT_KINDS)))
+        self.kinds = sorted((kinds or {}).items())
         if kind == "respond" and not error_rate:
             error_rate = 1.0
         self.service, self.op, self.error_rate, self.kind = service, op, error_rate, kind
@@ -489,6 +494,13 @@ class FaultProxy:
                 return None
             if self.rng.random() < rule.error_rate:
                 rule.injected += 1
+                if rule.kinds:
+                    x = self.rng.random() * sum(w for _, w in rule.kinds)
+                    for k, w in rule.kinds:
+                        x -= w
+                        if x < 0:
+                            return k
+                    return rule.kinds[-1][0]
                 return rule.kind
         return None
 
