@@ -365,6 +365,25 @@ def test_9_receive_errors_back_off():
         proxy.stop()
 
 
+def test_10_idle_keepalive_connections_closed_by_the_server():
+    proxy = proxy_for_test(seed=10)
+    try:
+        q, dlq, bucket, cfg = new_setup(proxy)
+        proxy.set_idle_close(200)
+        p = h.start_daemon(cfg)
+        ids = []
+        for wave in range(4):
+            ids += h.send_batch(q, bodies(5, batch="w%d" % wave), endpoint=EMU.url)
+            h.wait_until(lambda: len(objects_by_id(bucket)) == len(ids), timeout=30)
+            time.sleep(0.6)  # every kept-alive connection now gets closed under the daemon
+        assert h.stop_process(p) == 0, h.read_log(p)[-2000:]
+        assert_no_loss(ids, bucket, dlq)
+        assert_delete_after_put(proxy)
+        assert h.queue_counts(q, endpoint=EMU.url) == (0, 0)
+    finally:
+        proxy.stop()
+
+
 if __name__ == "__main__":
     with h.Emulator() as emu:
         EMU = emu
