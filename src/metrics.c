@@ -147,8 +147,8 @@ void metrics_format(const struct metrics *m, const struct pipeline_stats *st, st
 		"ReceiveMessage retried after a backoff), by AWS error code. Retries inside one "
 		"call are not counted.",
 		&st->retries_by_code);
-	counter(out, "s3statusd_put_failures_total", "PutObject calls that failed for good.",
-		st->put_failures);
+	counter(out, "s3statusd_put_failures_total",
+		"PutObject calls that failed (after the retries inside the call).", st->put_failures);
 	counter(out, "s3statusd_receive_errors_total", "ReceiveMessage calls that failed.",
 		st->receive_errors);
 	head(out, "s3statusd_messages_inflight", "gauge", "Messages being processed now.");
