@@ -1,5 +1,5 @@
 /* main_cli.c - s3status, the operator's CLI: the daemon's configuration plus
- * one subcommand (send, check). */
+ * one subcommand (send, get, summary, dlq redrive, check; see cli.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "cli.h"
 #include "json.h"
 #include "log.h"
 #include "message.h"
@@ -17,7 +18,7 @@
 
 static const char *const cli_options[] = {
 	"command", "batch", "task", "status", "account", "event-time", "payload", "payload-file",
-	"task-token", "body", "json!", NULL,
+	"task-token", "body", "json!", "history!", "rebuild!", "max", NULL,
 };
 
 static void cli_usage(void)
@@ -25,16 +26,28 @@ static void cli_usage(void)
 	fputs("usage: s3status [--config FILE] [--KEY VALUE ...] COMMAND [OPTIONS]\n"
 	      "\n"
 	      "commands:\n"
-	      "  send   enqueue one status command on queue_url\n"
-	      "         --batch B [--task T] --status S [--account A] [--event-time RFC3339]\n"
-	      "         [--payload JSON | --payload-file FILE|-] [--task-token TOKEN]\n"
-	      "         [--command add-batch-status|add-task-status|get-status]\n"
-	      "         or --body FILE|- to send a complete message body as is\n"
-	      "  check  check the configuration, credentials, queue and bucket access\n"
+	      "  send     enqueue one status command on queue_url\n"
+	      "           --batch B [--task T] --status S [--account A] [--event-time RFC3339]\n"
+	      "           [--payload JSON | --payload-file FILE|-] [--task-token TOKEN]\n"
+	      "           [--command add-batch-status|add-task-status|get-status]\n"
+	      "           or --body FILE|- to send a complete message body as is\n"
+	      "  get      --batch B [--task T] [--history]\n"
+	      "           current status of a batch (and its task counts) or of one task, from\n"
+	      "           summary.json when it is there, else from the history objects;\n"
+	      "           --history lists the events (time, status, key) of the batch or task\n"
+	      "  summary  --batch B [--rebuild]\n"
+	      "           print the batch's summary.json; --rebuild recomputes it from every\n"
+	      "           history object and writes it (conditional PUT)\n"
+	      "  dlq redrive [--max N]\n"
+	      "           move dead letters from dlq_url back to queue_url (body only, without\n"
+	      "           the s3statusd.* attributes); each is deleted from the DLQ only after\n"
+	      "           it was sent\n"
+	      "  check    check the configuration, credentials, queue and bucket access\n"
 	      "\n"
-	      "options: --json prints machine-readable output.\n"
+	      "options: --json prints machine-readable output (one JSON object).\n"
 	      "Configuration keys are those of s3statusd (see s3statusd --help).\n"
-	      "exit status: 0 ok, 1 AWS or runtime failure, 2 bad configuration or usage\n",
+	      "exit status: 0 ok, 1 AWS or runtime failure (or nothing found), 2 bad configuration\n"
+	      "or usage\n",
 	      stdout);
 }
 
@@ -196,6 +209,45 @@ out:
 	return rc;
 }
 
+/* Known command with the configuration it needs; 0 or EXIT_CONFIG. */
+static int check_command(const struct config *cfg, const char *cmd)
+{
+	static const char *const cmds[] = {"send", "get", "summary", "dlq", "check"};
+	bool queue = strcmp(cmd, "get") != 0 && strcmp(cmd, "summary") != 0;
+	bool bucket = strcmp(cmd, "send") != 0;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(cmds) && strcmp(cmd, cmds[i]) != 0; i++)
+		;
+	if (i == ARRAY_SIZE(cmds)) {
+		fprintf(stderr, "s3status: unknown command '%s' (try --help)\n", cmd);
+		return EXIT_CONFIG;
+	}
+	if ((queue && !cfg->queue_url) || (bucket && !cfg->bucket)) {
+		fprintf(stderr, "s3status: config: %s: required\n",
+			queue && !cfg->queue_url ? "queue_url" : "bucket");
+		return EXIT_CONFIG;
+	}
+	return 0;
+}
+
+static int run_command(struct app *a, const char *cmd, const struct strlist *pos,
+		       const struct strlist *extra)
+{
+	int rc;
+
+	if (strcmp(cmd, "send") == 0)
+		return cmd_send(a, extra);
+	if (strcmp(cmd, "get") == 0)
+		return cli_get(a, extra);
+	if (strcmp(cmd, "summary") == 0)
+		return cli_summary(a, extra);
+	if (strcmp(cmd, "dlq") == 0)
+		return cli_dlq(a, pos, extra);
+	rc = app_resolve_queues(a);
+	return rc ? rc : app_check_access(a, true);
+}
+
 int main(int argc, char **argv)
 {
 	struct app a;
@@ -225,26 +277,11 @@ int main(int argc, char **argv)
 	}
 	log_setup(a.cfg.log_level, a.cfg.log_format);
 	cmd = pos.v[0];
-	if (strcmp(cmd, "send") != 0 && strcmp(cmd, "check") != 0) {
-		fprintf(stderr, "s3status: unknown command '%s' (try --help)\n", cmd);
-		rc = EXIT_CONFIG;
+	if ((rc = check_command(&a.cfg, cmd)) != 0)
 		goto out;
-	}
-	if (!a.cfg.queue_url || (strcmp(cmd, "check") == 0 && !a.cfg.bucket)) {
-		fprintf(stderr, "s3status: config: %s: required\n",
-			!a.cfg.queue_url ? "queue_url" : "bucket");
-		rc = EXIT_CONFIG;
-		goto out;
-	}
 	if ((rc = app_open(&a)) != 0)
 		goto out;
-	if (strcmp(cmd, "send") == 0) {
-		rc = cmd_send(&a, &extra);
-	} else {
-		rc = app_resolve_queues(&a);
-		if (rc == 0)
-			rc = app_check_access(&a, true);
-	}
+	rc = run_command(&a, cmd, &pos, &extra);
 out:
 	if (a.loop)
 		app_close(&a);
