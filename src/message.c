@@ -21,6 +21,9 @@
  * - account follows the identifier rules; task_token must be 1..2048 bytes
  *   of UTF-8 without control characters and is never quoted in a reason.
  * - command is matched exactly (the SPEC only makes status case-insensitive).
+ * - event_time must fall within years 0000..9999 once converted to UTC,
+ *   else it is InvalidField: the stamp could not show it (a leap second :60
+ *   is read as :59 of the same minute, see time_parse_rfc3339).
  * - payload keeps the producer's bytes; inside an SNS notification these are
  *   the bytes of the unescaped Message, i.e. what the producer published.
  */
@@ -445,6 +448,10 @@ static enum msg_error get_account(struct decoder *d, struct status_msg *m)
 	return rc;
 }
 
+/* 0000-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z in Unix ms. */
+#define EVENT_TIME_MIN_MS (-62167219200000LL)
+#define EVENT_TIME_MAX_MS 253402300799999LL
+
 static enum msg_error get_event_time(struct decoder *d, struct status_msg *m)
 {
 	char *s;
@@ -455,6 +462,11 @@ static enum msg_error get_event_time(struct decoder *d, struct status_msg *m)
 		return rc;
 	if (time_parse_rfc3339(s, len, &m->event_time_ms) < 0) {
 		rc = fail(d, MSG_INVALID_FIELD, "field event_time is not an RFC 3339 date-time: ");
+		quote(d, s, len);
+	} else if (m->event_time_ms < EVENT_TIME_MIN_MS || m->event_time_ms > EVENT_TIME_MAX_MS) {
+		/* keys and records show four-digit UTC years: an offset that moves
+		 * 0000-01-01 or 9999-12-31 outside them cannot be written as sent */
+		rc = fail(d, MSG_INVALID_FIELD, "field event_time is outside years 0000..9999 in UTC: ");
 		quote(d, s, len);
 	} else {
 		m->event_time_given = true;

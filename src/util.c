@@ -255,10 +255,24 @@ struct tparts {
 	int y, mo, d, h, mi, s, ms;
 };
 
+/* The instants the formats can show: 0000-01-01T00:00:00.000Z to
+ * 9999-12-31T23:59:59.999Z. */
+#define TIME_MIN_MS (-62167219200000LL)
+#define TIME_MAX_MS 253402300799999LL
+
+/* Instants outside the four-digit years are clamped to the nearest one, so
+ * every format has a fixed width and shows a real date (and no arithmetic
+ * below can overflow, whatever a peer's timestamp says). */
 static void split_ms(int64_t ms, struct tparts *t)
 {
-	int64_t days = ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000);
-	int64_t rem = ms - days * 86400000;
+	int64_t days, rem;
+
+	if (ms < TIME_MIN_MS)
+		ms = TIME_MIN_MS;
+	if (ms > TIME_MAX_MS)
+		ms = TIME_MAX_MS;
+	days = ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000);
+	rem = ms - days * 86400000;
 
 	time_civil(days, &t->y, &t->mo, &t->d);
 	t->h = (int)(rem / 3600000);
@@ -267,21 +281,11 @@ static void split_ms(int64_t ms, struct tparts *t)
 	t->ms = (int)(rem % 1000);
 }
 
-/* Years are clamped to 0..9999 so every format has a fixed width. */
-static void clamp_year(struct tparts *t)
-{
-	if (t->y < 0)
-		t->y = 0;
-	if (t->y > 9999)
-		t->y = 9999;
-}
-
 void time_fmt_iso(int64_t ms, char out[TIME_ISO_LEN])
 {
 	struct tparts t;
 
 	split_ms(ms, &t);
-	clamp_year(&t);
 	snprintf(out, TIME_ISO_LEN, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", t.y, t.mo, t.d, t.h,
 		 t.mi, t.s, t.ms);
 }
@@ -291,7 +295,6 @@ void time_fmt_stamp(int64_t ms, char out[TIME_STAMP_LEN])
 	struct tparts t;
 
 	split_ms(ms, &t);
-	clamp_year(&t);
 	snprintf(out, TIME_STAMP_LEN, "%04d%02d%02dT%02d%02d%02d.%03dZ", t.y, t.mo, t.d, t.h, t.mi,
 		 t.s, t.ms);
 }
@@ -301,7 +304,6 @@ void time_fmt_amz(int64_t ms, char out[TIME_AMZ_LEN])
 	struct tparts t;
 
 	split_ms(ms, &t);
-	clamp_year(&t);
 	snprintf(out, TIME_AMZ_LEN, "%04d%02d%02dT%02d%02d%02dZ", t.y, t.mo, t.d, t.h, t.mi, t.s);
 }
 
