@@ -37,6 +37,12 @@ struct aws_error {
 	char *request_id; /* may be NULL */
 };
 void aws_error_clear(struct aws_error *e);
+/* Fill the unset code, message and request_id of err from an error answer's
+ * body (JSON __type/message, or S3/STS XML Code/Message/RequestId), each
+ * made one bounded printable line; left NULL when the body names none.
+ * Exposed for the fuzz tests; decode_error() uses it for every answer. */
+void aws_error_parse_body(const char *body, size_t len, const char *content_type,
+			  struct aws_error *err);
 /* "SlowDown (HTTP 503): Please reduce your request rate" */
 char *aws_error_describe(const struct aws_error *e);
 

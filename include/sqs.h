@@ -87,6 +87,13 @@ struct sqs_op *sqs_check_queue(struct sqs *s, const char *queue_url, sqs_cb cb, 
 /* Cancel an operation; its callback will not run. NULL is fine. */
 void sqs_cancel(struct sqs_op *op);
 
+/* Parse a 2xx answer body as the client does for target ("ReceiveMessage",
+ * "DeleteMessageBatch" with the entry ids sent, "SendMessage"...): 0, or -1
+ * with r->parse_error. Release r with sqs_result_clear(). For fuzzing. */
+int sqs_parse_answer(const char *target, const char *body, size_t len, const char *const *ids,
+		     size_t nids, struct sqs_result *r);
+void sqs_result_clear(struct sqs_result *r);
+
 /* Harmless answers after a delete/visibility race: the message is gone or the
  * receipt handle is stale. */
 bool sqs_code_is_gone(const char *code);

@@ -297,16 +297,66 @@ static void on_timer(struct loop *l, void *arg)
 		start_attempt(call);
 }
 
-/* Fill err from a JSON error body: {"__type":"...#Code","message":"..."}. */
-static void parse_json_error(const struct http_response *resp, struct aws_error *err)
+/* Longest error code and message kept from a peer's answer. */
+#define AWS_MAX_CODE 128
+#define AWS_MAX_MESSAGE 512
+
+/* A peer's error code as a bounded token: it is logged, compared against the
+ * retry tables and used as a metrics label, so anything outside
+ * A-Z a-z 0-9 . _ : - becomes '_'. NULL for an empty code. */
+static char *clean_code(const char *s)
+{
+	size_t n = strnlen(s, AWS_MAX_CODE), i;
+	char *out;
+
+	while (n > 0 && (s[0] == ' ' || s[0] == '\t' || s[0] == '\n' || s[0] == '\r')) {
+		s++;
+		n = strnlen(s, AWS_MAX_CODE);
+	}
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\n' || s[n - 1] == '\r'))
+		n--;
+	if (n == 0)
+		return NULL;
+	out = xstrndup(s, n);
+	for (i = 0; i < n; i++) {
+		char c = out[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == ':' || c == '-'))
+			out[i] = '_';
+	}
+	return out;
+}
+
+/* A peer's message as one line of at most AWS_MAX_MESSAGE bytes of printable
+ * ASCII (AWS messages are English): control characters become spaces, other
+ * bytes '?', so a log line stays one valid line in any format. */
+static char *clean_message(const char *s)
+{
+	size_t n = strnlen(s, AWS_MAX_MESSAGE), i;
+	char *out = xstrndup(s, n);
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)out[i];
+		if (c < 0x20)
+			out[i] = ' ';
+		else if (c >= 0x7F)
+			out[i] = '?';
+	}
+	return out;
+}
+
+/* Code and message from a JSON error body: {"__type":"...#Code","message":"..."}. */
+static void parse_json_error(const char *body, size_t len, char **code, char **message)
 {
 	struct json_tokener *tok = json_tokener_new_ex(16);
 	struct json_object *o, *v;
 	const char *t;
 
-	if (!tok)
+	if (!tok || len > INT32_MAX) {
+		json_tokener_free(tok);
 		return;
-	o = json_tokener_parse_ex(tok, resp->body.data ? resp->body.data : "", (int)resp->body.len);
+	}
+	o = json_tokener_parse_ex(tok, body, (int)len);
 	json_tokener_free(tok);
 	if (!o || !json_object_is_type(o, json_type_object))
 		goto done;
@@ -315,40 +365,60 @@ static void parse_json_error(const struct http_response *resp, struct aws_error 
 		t = json_object_get_string(v);
 		if (strrchr(t, '#'))
 			t = strrchr(t, '#') + 1;
-		err->code = xstrdup(t);
+		*code = xstrdup(t);
 	}
 	if ((json_object_object_get_ex(o, "message", &v) ||
 	     json_object_object_get_ex(o, "Message", &v)) &&
 	    json_object_is_type(v, json_type_string))
-		err->message = xstrndup(json_object_get_string(v), 512);
+		*message = xstrdup(json_object_get_string(v));
 done:
 	json_object_put(o);
 }
 
-static void parse_xml_error(const struct http_response *resp, struct aws_error *err)
+/* S3: <Error><Code>; STS/query: <ErrorResponse><Error><Code>. */
+static void parse_xml_error(const char *body, size_t len, char **code, char **message,
+			    char **request_id)
 {
-	xmlDocPtr doc = xml_parse(resp->body.data, resp->body.len);
+	xmlDocPtr doc = xml_parse(body, len);
 	xmlNodePtr root, e;
-	char *m;
 
 	if (!doc)
 		return;
 	root = xmlDocGetRootElement(doc);
-	/* S3: <Error><Code>; STS/query: <ErrorResponse><Error><Code>. */
 	e = strcmp((const char *)root->name, "Error") == 0 ? root : xml_child(root, "Error");
 	if (e) {
-		err->code = xml_child_text(e, "Code");
-		m = xml_child_text(e, "Message");
-		if (m) {
-			err->message = xstrndup(m, 512);
-			free(m);
-		}
-		if (!err->request_id)
-			err->request_id = xml_child_text(e, "RequestId");
+		*code = xml_child_text(e, "Code");
+		*message = xml_child_text(e, "Message");
+		*request_id = xml_child_text(e, "RequestId");
 	}
-	if (!err->request_id)
-		err->request_id = xml_child_text(root, "RequestId");
+	if (!*request_id)
+		*request_id = xml_child_text(root, "RequestId");
 	xmlFreeDoc(doc);
+}
+
+void aws_error_parse_body(const char *body, size_t len, const char *content_type,
+			  struct aws_error *err)
+{
+	char *code = NULL, *message = NULL, *rid = NULL;
+	size_t i;
+
+	if (!body)
+		body = "";
+	for (i = 0; i < len && (body[i] == ' ' || body[i] == '\n' || body[i] == '\r'); i++)
+		;
+	if ((i < len && body[i] == '{') || (content_type && strstr(content_type, "json")))
+		parse_json_error(body, len, &code, &message);
+	else if (i < len && body[i] == '<')
+		parse_xml_error(body, len, &code, &message, &rid);
+	if (code && !err->code)
+		err->code = clean_code(code);
+	if (message && !err->message)
+		err->message = clean_message(message);
+	if (rid && !err->request_id)
+		err->request_id = clean_code(rid);
+	free(code);
+	free(message);
+	free(rid);
 }
 
 static const char *status_code_name(long status)
@@ -373,15 +443,13 @@ static void decode_error(const struct http_response *resp, struct aws_error *err
 {
 	const char *ct = http_response_header(resp, "content-type");
 	const char *rid = http_response_header(resp, "x-amz-request-id");
-	const char *b = resp->body.data ? resp->body.data : "";
-	size_t i;
 
 	err->http_status = resp->status;
 	err->curl_code = resp->curl_code;
 	if (!rid)
 		rid = http_response_header(resp, "x-amzn-requestid");
 	if (rid)
-		err->request_id = xstrndup(rid, 128);
+		err->request_id = clean_code(rid);
 	if (resp->curl_code != CURLE_OK) {
 		err->code = xasprintf("%s", resp->curl_code == CURLE_OPERATION_TIMEDOUT ? "Timeout"
 					    : resp->curl_code == CURLE_COULDNT_CONNECT ? "ConnectionRefused"
@@ -394,20 +462,12 @@ static void decode_error(const struct http_response *resp, struct aws_error *err
 					 resp->curl_code);
 		goto classify;
 	}
-	for (i = 0; i < resp->body.len && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r'); i++)
-		;
-	if (b[i] == '{' || (ct && strstr(ct, "json")))
-		parse_json_error(resp, err);
-	else if (b[i] == '<')
-		parse_xml_error(resp, err);
+	/* Error text comes from the peer: one bounded printable line each. */
+	aws_error_parse_body(resp->body.data, resp->body.len, ct, err);
 	if (!err->code)
 		err->code = xstrdup(status_code_name(resp->status));
 	if (!err->message)
 		err->message = xstrdup("");
-	/* Error text comes from the peer: keep it to one printable line. */
-	for (i = 0; err->message[i]; i++)
-		if ((unsigned char)err->message[i] < 0x20)
-			err->message[i] = ' ';
 classify:
 	err->cls = retry_classify(resp->status, resp->curl_code, err->code);
 }

@@ -173,6 +173,30 @@ static int parse_messages(struct json_object *root, struct sqs_result *r)
 	return 0;
 }
 
+/* A peer's batch-entry code or message, bounded and one printable line (it is
+ * logged; a code is also compared and counted): a code keeps A-Z a-z 0-9 .
+ * _ : - (others become '_', "Failed" when empty), a message printable ASCII
+ * (others become '?' or spaces). */
+static char *peer_text(const char *s, size_t max, bool code)
+{
+	size_t n = s ? strnlen(s, max) : 0, i;
+	char *out;
+
+	if (code && n == 0)
+		return xstrdup("Failed");
+	out = xstrndup(s ? s : "", n);
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)out[i];
+
+		if (code && !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+			      (c >= '0' && c <= '9') || c == '.' || c == '_' || c == ':' || c == '-'))
+			out[i] = '_';
+		else if (!code && (c < 0x20 || c >= 0x7F))
+			out[i] = c < 0x20 ? ' ' : '?';
+	}
+	return out;
+}
+
 static int parse_batch(struct json_object *root, struct sqs_op *op, struct sqs_result *r)
 {
 	struct json_object *arr, *e, *sf;
@@ -213,10 +237,8 @@ static int parse_batch(struct json_object *root, struct sqs_op *op, struct sqs_r
 				r->entries[j].ok = false;
 				free(r->entries[j].code);
 				free(r->entries[j].message);
-				r->entries[j].code = xstrdup(jstr(e, "Code", NULL) ? jstr(e, "Code", NULL)
-									 : "Failed");
-				r->entries[j].message = xstrndup(
-					jstr(e, "Message", NULL) ? jstr(e, "Message", NULL) : "", 256);
+				r->entries[j].code = peer_text(jstr(e, "Code", NULL), 128, true);
+				r->entries[j].message = peer_text(jstr(e, "Message", NULL), 256, false);
 				r->entries[j].sender_fault =
 					json_object_object_get_ex(e, "SenderFault", &sf) &&
 					json_object_get_boolean(sf);
@@ -242,15 +264,19 @@ static void fail_entries(const struct sqs_op *op, struct sqs_result *r, const ch
 	}
 }
 
-static int parse_answer(struct sqs_op *op, const struct aws_response *resp, struct sqs_result *r)
+static int parse_answer(struct sqs_op *op, const char *body, size_t len, struct sqs_result *r)
 {
 	struct json_tokener *tok = json_tokener_new_ex(32);
-	struct json_object *root;
-	const char *body = resp->http->body.len ? resp->http->body.data : "{}";
+	struct json_object *root = NULL;
 	const char *v;
 	int rc = -1;
 
-	root = json_tokener_parse_ex(tok, body, resp->http->body.len ? (int)resp->http->body.len : 2);
+	if (!len) {
+		body = "{}";
+		len = 2;
+	}
+	if (tok && len <= INT32_MAX)
+		root = json_tokener_parse_ex(tok, body, (int)len);
 	json_tokener_free(tok);
 	if (!root || !json_object_is_type(root, json_type_object)) {
 		r->parse_error = "answer is not a JSON object";
@@ -285,6 +311,25 @@ out:
 	return rc;
 }
 
+int sqs_parse_answer(const char *target, const char *body, size_t len, const char *const *ids,
+		     size_t nids, struct sqs_result *r)
+{
+	struct sqs_op op = {.ids = (char **)ids, .nids = nids, .kind = OP_CHECK};
+	size_t i;
+
+	memset(r, 0, sizeof(*r));
+	for (i = 0; i < ARRAY_SIZE(targets); i++)
+		if (strcmp(targets[i] + strlen("AmazonSQS."), target) == 0)
+			op.kind = (enum sqs_kind)i;
+	return parse_answer(&op, body, len, r);
+}
+
+void sqs_result_clear(struct sqs_result *r)
+{
+	result_free(r);
+	memset(r, 0, sizeof(*r));
+}
+
 static void on_done(struct aws_response *resp, void *arg);
 
 /* max_attempts 0: the retry policy's default. */
@@ -301,7 +346,8 @@ static void on_done(struct aws_response *resp, void *arg)
 	r.resp = resp;
 	if (!resp->ok) {
 		fail_entries(op, &r, resp->err.code, resp->err.message);
-	} else if (parse_answer(op, resp, &r) < 0) {
+	} else if (parse_answer(op, resp->http ? resp->http->body.data : NULL,
+				resp->http ? resp->http->body.len : 0, &r) < 0) {
 		/* A 2xx we cannot read: report it as a transient service fault. */
 		why = r.parse_error;
 		result_free(&r);
