@@ -5,7 +5,7 @@
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iinclude \
  *     tests/fuzz/fuzz_config.c src/config.c src/creds.c src/util.c src/log.c \
  *     -lssl -lcrypto -o fuzz_config
- *   ./fuzz_config -max_total_time=30 tests/fuzz/corpus/config */
+ *   ./fuzz_config -max_total_time=30 tests/fuzz/corpus/fuzz_config */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

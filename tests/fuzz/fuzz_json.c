@@ -7,19 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "json.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define REQUIRE(c)                                                                                 \
-	do {                                                                                       \
-		if (!(c))                                                                          \
-			__builtin_trap();                                                          \
-	} while (0)
-
 /* Members of a valid object: every value is itself a valid document, every
  * key and string value unescapes to valid UTF-8. */
-static void check_object(const char *p, size_t n)
+static void fj_check_object(const char *p, size_t n)
 {
 	struct json_iter it;
 	struct json_member m;
@@ -70,7 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		json_trim(&v, &vn);
 		REQUIRE(vn > 0);
 		if (json_type_of(v, vn) == JSON_OBJECT)
-			check_object(v, vn);
+			fj_check_object(v, vn);
 		if (json_type_of(v, vn) == JSON_STRING) {
 			buf_init(&u, 0);
 			REQUIRE(json_unescape(&u, v, vn) == 0);

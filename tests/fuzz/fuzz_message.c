@@ -7,20 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "json.h"
 #include "layout.h"
 #include "message.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define REQUIRE(c)                                                                                 \
-	do {                                                                                       \
-		if (!(c))                                                                          \
-			__builtin_trap();                                                          \
-	} while (0)
-
 /* one line of valid JSON and "\n" */
-static void require_json_line(const struct buf *b)
+static void fm_require_json_line(const struct buf *b)
 {
 	REQUIRE(b->len > 0 && b->data[b->len - 1] == '\n');
 	REQUIRE(memchr(b->data, '\n', b->len) == b->data + b->len - 1);
@@ -28,7 +23,7 @@ static void require_json_line(const struct buf *b)
 	REQUIRE(json_validate(b->data, b->len - 1, NULL, NULL) == JSON_OK);
 }
 
-static void require_id_round_trip(const char *id)
+static void fm_require_id_round_trip(const char *id)
 {
 	struct buf e, d;
 
@@ -45,7 +40,7 @@ static void require_id_round_trip(const char *id)
 	buf_free(&d);
 }
 
-static void require_ident(const char *id, size_t max)
+static void fm_require_ident(const char *id, size_t max)
 {
 	size_t n, i;
 
@@ -89,19 +84,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		REQUIRE(strcmp(msg_error_code(e), "Unknown") != 0);
 		REQUIRE(layout_dead_letter_body(&rec, body, size, msg_error_code(e), buf_str(&reason),
 						&meta) == 0);
-		require_json_line(&rec);
+		fm_require_json_line(&rec);
 		goto out;
 	}
-	require_ident(m.batch_id, MSG_MAX_ID);
-	require_ident(m.task_id, MSG_MAX_ID);
-	require_ident(m.account, MSG_MAX_ID);
-	require_ident(m.task_token, MSG_MAX_TOKEN);
+	fm_require_ident(m.batch_id, MSG_MAX_ID);
+	fm_require_ident(m.task_id, MSG_MAX_ID);
+	fm_require_ident(m.account, MSG_MAX_ID);
+	fm_require_ident(m.task_token, MSG_MAX_TOKEN);
 	REQUIRE(m.batch_id != NULL);
 	REQUIRE((m.command == CMD_ADD_TASK_STATUS) == (m.task_id != NULL) ||
 		m.command == CMD_GET_STATUS);
 	REQUIRE((m.command == CMD_GET_STATUS) == (m.status == NULL));
-	require_id_round_trip(m.batch_id);
-	require_id_round_trip(m.task_id);
+	fm_require_id_round_trip(m.batch_id);
+	fm_require_id_round_trip(m.task_id);
 	if (m.payload)
 		REQUIRE(json_validate(m.payload, m.payload_len, NULL, NULL) == JSON_OK);
 	if (m.command == CMD_GET_STATUS) {
@@ -118,9 +113,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	REQUIRE(layout_summary_key(&key, "FTD_CONTRACT_LOADER", m.batch_id) == 0);
 	REQUIRE(layout_record_body(&rec, &m, &meta, false) == 0);
-	require_json_line(&rec);
+	fm_require_json_line(&rec);
 	REQUIRE(layout_record_body(&rec, &m, &meta, true) == 0);
-	require_json_line(&rec);
+	fm_require_json_line(&rec);
 out:
 	status_msg_clear(&m);
 	buf_free(&reason);
