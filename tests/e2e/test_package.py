@@ -204,8 +204,8 @@ def test_extracted_files_match_the_tree():
     p = run(os.path.join(root, "usr/bin/s3statusd"), "--version")
     assert p.stdout.strip() == "s3statusd " + VERSION, p.stdout
     assert "send" in run(os.path.join(root, "usr/bin/s3status"), "--help", check=False).stdout
-    assert "not stripped" not in run("file", os.path.join(root, "usr/bin/s3statusd"),
-                                     check=False).stdout
+    if shutil.which("file"):
+        assert "not stripped" not in run("file", os.path.join(root, "usr/bin/s3statusd")).stdout
     shutil.rmtree(root)
 
 
