@@ -17,7 +17,9 @@ void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
+/* Exactly n bytes of s (which may hold NULs) and a terminating NUL. */
 char *xstrndup(const char *s, size_t n);
+
 char *xasprintf(const char *fmt, ...) S3S_PRINTF(1, 2);
 
 /* A growable byte buffer with a hard maximum (like curl's dynbuf "toobig").
