@@ -22,7 +22,8 @@
  *   rank order), then other statuses (config `statuses`) that some task has,
  *   by name. task_count is the number of entries in tasks.
  * - overflow: true once a task could not be tracked because tasks already
- *   held SUMMARY_MAX_TASKS entries (counts then cover the tracked tasks only).
+ *   held SUMMARY_MAX_TASKS entries or the object would grow past
+ *   SUMMARY_TASK_BUDGET bytes (counts then cover the tracked tasks only).
  * - updated_at: when this version was written.
  * counts and task_count are derived and ignored when parsing.
  *
@@ -48,6 +49,10 @@
 #define SUMMARY_VERSION 1
 #define SUMMARY_MAX_TASKS 100000
 #define SUMMARY_MAX_BYTES (32u * 1024 * 1024) /* a summary.json larger than this is refused */
+/* New tasks stop being tracked when the tasks' worst-case serialised size
+ * would pass this; the rest of SUMMARY_MAX_BYTES is headroom for the other
+ * members and for tracked tasks whose status or message id grows. */
+#define SUMMARY_TASK_BUDGET (SUMMARY_MAX_BYTES - 2u * 1024 * 1024)
 #define SUMMARY_MAX_ID 256                    /* task_id, message_id, status bytes */
 
 /* One state: status NULL means "no event yet" (batch only). */
@@ -69,6 +74,7 @@ struct summary {
 	size_t ntasks, cap;
 	bool overflow;
 	int64_t updated_at_ms;
+	size_t task_bytes; /* worst-case serialised size of tasks (see SUMMARY_TASK_BUDGET) */
 };
 
 /* One event to merge; all strings borrowed. task_id NULL: a batch event. */
@@ -91,8 +97,8 @@ int summary_event_cmp(const struct summary_event *a, const struct summary_event 
 enum summary_merge {
 	SUMMARY_UNCHANGED, /* the event was already included or is older */
 	SUMMARY_CHANGED,
-	SUMMARY_OVERFLOWED, /* a new task beyond SUMMARY_MAX_TASKS set overflow (it was
-			       false); later ones are SUMMARY_UNCHANGED */
+	SUMMARY_OVERFLOWED, /* a new task beyond the limits set overflow (it was false);
+			       later ones are SUMMARY_UNCHANGED */
 	SUMMARY_INVALID,    /* empty or overlong status/message_id/task_id: ignored */
 };
 enum summary_merge summary_merge(struct summary *s, const struct summary_event *e);

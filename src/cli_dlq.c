@@ -109,8 +109,8 @@ static int redrive_round(struct redrive *rd)
 		.queue_url = a->dlq_url, .wait_time = RECEIVE_WAIT_S,
 		.visibility_timeout = RECEIVE_VISIBILITY_S,
 	};
+	static const char *const ids[] = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
 	struct sqs_batch_entry del[ARRAY_SIZE(rd->slots)];
-	char ids[ARRAY_SIZE(rd->slots)][4];
 	size_t i, ndel = 0;
 	int64_t left = rd->max - rd->moved;
 
@@ -129,8 +129,7 @@ static int redrive_round(struct redrive *rd)
 	for (i = 0; i < rd->n; i++) {
 		if (!rd->slots[i].sent)
 			continue; /* stays in the DLQ, visible again after the timeout */
-		snprintf(ids[ndel], sizeof(ids[ndel]), "%zu", i);
-		del[ndel] = (struct sqs_batch_entry){.id = ids[ndel],
+		del[ndel] = (struct sqs_batch_entry){.id = ids[i],
 						     .receipt_handle = rd->slots[i].m.receipt_handle};
 		ndel++;
 	}

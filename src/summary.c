@@ -100,6 +100,13 @@ static void state_set(struct summary_state *st, const struct summary_event *e)
 	st->message_id = e->message_id ? xstrdup(e->message_id) : NULL;
 }
 
+/* Worst-case bytes of one task entry: every string fully escaped ('"' and
+ * '\\' double; identifiers hold no control characters) plus the fixed text. */
+static size_t task_cost(const char *task_id, const char *status, const char *message_id)
+{
+	return 2 * (strlen(task_id) + strlen(status) + (message_id ? strlen(message_id) : 4)) + 96;
+}
+
 /* Index of task_id, or where it would go (*found false). */
 static size_t task_search(const struct summary *s, const char *task_id, bool *found)
 {
@@ -148,16 +155,17 @@ enum summary_merge summary_merge(struct summary *s, const struct summary_event *
 	struct summary_state *st = &s->batch;
 	struct summary_event cur;
 	bool found;
-	size_t at;
+	size_t at, cost = 0, old = 0;
 
 	if (!e->status || !valid_text(e->status, strlen(e->status)) ||
 	    (e->message_id && strlen(e->message_id) > SUMMARY_MAX_ID) ||
 	    (e->task_id && !valid_text(e->task_id, strlen(e->task_id))))
 		return SUMMARY_INVALID;
 	if (e->task_id) {
+		cost = task_cost(e->task_id, e->status, e->message_id);
 		at = task_search(s, e->task_id, &found);
 		if (!found) {
-			if (s->ntasks >= SUMMARY_MAX_TASKS) {
+			if (s->ntasks >= SUMMARY_MAX_TASKS || s->task_bytes + cost > SUMMARY_TASK_BUDGET) {
 				if (s->overflow)
 					return SUMMARY_UNCHANGED;
 				s->overflow = true;
@@ -166,12 +174,14 @@ enum summary_merge summary_merge(struct summary *s, const struct summary_event *
 			st = &task_insert(s, at, e->task_id)->st;
 		} else {
 			st = &s->tasks[at].st;
+			old = task_cost(e->task_id, st->status, st->message_id);
 		}
 	}
 	cur = as_event(st);
 	if (summary_event_cmp(e, &cur) <= 0)
 		return SUMMARY_UNCHANGED;
 	state_set(st, e);
+	s->task_bytes += cost - old;
 	return SUMMARY_CHANGED;
 }
 
@@ -380,6 +390,7 @@ static int parse_task(struct parser *p, const struct json_member *tm, const char
 		goto out;
 	}
 	t = task_insert(p->s, at, task_id);
+	p->s->task_bytes += task_cost(task_id, st.status, st.message_id);
 	t->st = st;
 	memset(&st, 0, sizeof(st));
 	rc = 0;

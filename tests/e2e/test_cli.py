@@ -82,6 +82,16 @@ def test_send_drain_get():
     rc, _, err = h.run_daemon(cfg, "--drain", timeout=120)
     assert rc == 0, err
 
+    # examples/athena.sql declares exactly the record's members, in order.
+    rec_key = st.record_key(batch, None, "running", T0, mids[0])
+    rec = json.loads(h.get_object(bucket, rec_key)[0])
+    with open(os.path.join(h.SOURCE_DIR, "examples", "athena.sql"), encoding="utf-8") as f:
+        sql = f.read()
+    table = sql[sql.index("CREATE EXTERNAL TABLE IF NOT EXISTS s3status_history ("):]
+    table = table[table.index("(") + 1:table.index("\n)")]
+    columns = [line.split()[0] for line in table.strip().splitlines()]
+    assert columns == list(rec), (columns, list(rec))
+
     # The batch: current status and task counts.
     doc = cli_json(cfg, "get", "--batch", batch)
     assert doc["batch_id"] == batch and doc["task_id"] is None, doc

@@ -372,6 +372,25 @@ static void test_bounds(void)
 	free(out);
 	summary_clear(&s);
 
+	/* The byte budget: long quoted ids overflow before the task limit, and
+	 * what is kept still serialises within SUMMARY_MAX_BYTES. */
+	summary_init(&s, "b");
+	memset(longid, '"', SUMMARY_MAX_ID);
+	longid[SUMMARY_MAX_ID] = '\0';
+	for (i = 0; i < 60000 && !s.overflow; i++) {
+		snprintf(longid, sizeof(longid), "%06zu", i);
+		longid[6] = '"';
+		e = ev(longid, "running", T0, "6f0e5a3c-1b2d-4e5f-8a9b-0c1d2e3f4a5b");
+		summary_merge(&s, &e);
+	}
+	CHECK(s.overflow);
+	CHECK(s.ntasks > 40000 && s.ntasks < SUMMARY_MAX_TASKS);
+	buf_init(&big, SUMMARY_MAX_BYTES);
+	CHECK_INT(summary_serialise(&s, &big), 0);
+	CHECK(big.len > 25u * 1024 * 1024 && big.len <= SUMMARY_MAX_BYTES);
+	buf_free(&big);
+	summary_clear(&s);
+
 	/* Identifiers: 256 bytes fit, 257 do not. */
 	memset(longid, 'x', sizeof(longid) - 1);
 	longid[sizeof(longid) - 1] = '\0';
