@@ -184,6 +184,26 @@ static void add_quoted(struct buf *b, const char *s, size_t n)
 		buf_adds(b, "...");
 }
 
+/* A value as add_quoted writes it, but the user:password of a URL
+ * ("https://user:pass@host/") shown as "***": a refused URL is echoed in the
+ * error, its secret must not be. */
+static void add_redacted(struct buf *b, const char *v)
+{
+	const char *auth = strstr(v, "://"), *at = NULL;
+
+	if (auth) {
+		auth += 3;
+		at = memrchr(auth, '@', strcspn(auth, "/?#"));
+	}
+	if (!at) {
+		add_quoted(b, v, strlen(v));
+		return;
+	}
+	add_quoted(b, v, (size_t)(auth - v));
+	buf_adds(b, "***");
+	add_quoted(b, at, strlen(at));
+}
+
 /* err = "config: NAME: WHAT[ in ORIGIN][ (got 'VALUE')]". Returns 2. */
 static int fail(struct buf *err, const char *name, size_t name_len, const struct origin *o,
 		const char *value, const char *fmt, ...) S3S_PRINTF(6, 7);
@@ -207,7 +227,7 @@ static int fail(struct buf *err, const char *name, size_t name_len, const struct
 	}
 	if (value) {
 		buf_adds(err, " (got '");
-		add_quoted(err, value, strlen(value));
+		add_redacted(err, value);
 		buf_adds(err, "')");
 	}
 	return 2;
@@ -592,6 +612,21 @@ static bool is_blank(char c)
 	return c == ' ' || c == '\t';
 }
 
+/* An unknown key is named in the error only when it reads like a key name
+ * (1..40 bytes of a-z 0-9 _ - .), not like a line of some other file. */
+static bool looks_like_key(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || n > 40)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_' ||
+		      s[i] == '-' || s[i] == '.'))
+			return false;
+	return true;
+}
+
 /* One "key = value" line (already trimmed, no comment line). */
 static int parse_line(struct config *cfg, const char *s, size_t n, const struct origin *o,
 		      unsigned *first_line, struct buf *err)
@@ -601,23 +636,28 @@ static int parse_line(struct config *cfg, const char *s, size_t n, const struct 
 	struct buf val;
 	int rc = 2;
 
+	/* Syntax errors name the file and line but never show the line: with
+	 * --config pointing at the wrong file (/etc/shadow, a key file) its
+	 * content must not reach a log. */
 	buf_init(&val, 0);
 	if (!eq) {
-		buf_reset(&val);
-		buf_add(&val, s, n);
-		rc = fail(err, "syntax", 6, o, buf_str(&val), "expected 'key = value'");
+		rc = fail(err, "syntax", 6, o, NULL, "expected 'key = value'");
 		goto fail;
 	}
 	for (ke = eq; ke > s && is_blank(ke[-1]); ke--)
 		;
 	if (ke == s) {
-		buf_add(&val, s, n);
-		rc = fail(err, "syntax", 6, o, buf_str(&val), "expected 'key = value'");
+		rc = fail(err, "syntax", 6, o, NULL, "expected 'key = value'");
 		goto fail;
 	}
 	k = key_find(s, (size_t)(ke - s));
-	if (!k) {
+	if (!k && looks_like_key(s, (size_t)(ke - s))) {
 		rc = fail(err, s, (size_t)(ke - s), o, NULL, "unknown key");
+		goto fail;
+	}
+	if (!k) {
+		rc = fail(err, "syntax", 6, o, NULL,
+			  "unknown key (not shown: not a lower-case key name)");
 		goto fail;
 	}
 	if (first_line[k - keys]) {
@@ -631,15 +671,13 @@ static int parse_line(struct config *cfg, const char *s, size_t n, const struct 
 	if (v < end && (*v == '"' || *v == '\'')) {
 		close = memchr(v + 1, *v, (size_t)(end - v - 1));
 		if (!close) {
-			buf_add(&val, v, (size_t)(end - v));
-			rc = FAIL_KEY(k, o, buf_str(&val), "unterminated quote");
+			rc = FAIL_KEY(k, o, NULL, "unterminated quote");
 			goto fail;
 		}
 		for (ve = close + 1; ve < end && is_blank(*ve); ve++)
 			;
 		if (ve < end && *ve != '#') {
-			buf_add(&val, v, (size_t)(end - v));
-			rc = FAIL_KEY(k, o, buf_str(&val), "text after the closing quote");
+			rc = FAIL_KEY(k, o, NULL, "text after the closing quote");
 			goto fail;
 		}
 		buf_add(&val, v + 1, (size_t)(close - v - 1));
