@@ -10,6 +10,7 @@ The package is built in a fresh build directory (RelWithDebInfo, tests off) so a
 build or a half-written test elsewhere cannot leak into it; S3S_PACKAGE_BUILD_DIR reuses one.
 S3S_PACKAGE_INSTALL=0 skips the dpkg -i step (it is also skipped when not root, or when an
 s3statusd package is installed already)."""
+import atexit
 import glob
 import gzip
 import os
@@ -72,7 +73,10 @@ def deb():
     if _deb:
         return _deb[0]
     assert need("dpkg-shlibdeps", "dpkg-dev"), "dpkg-shlibdeps (dpkg-dev) is needed"
-    build = os.environ.get("S3S_PACKAGE_BUILD_DIR") or tempfile.mkdtemp(prefix="s3s-pkg-")
+    build = os.environ.get("S3S_PACKAGE_BUILD_DIR")
+    if not build:
+        build = tempfile.mkdtemp(prefix="s3s-pkg-")
+        atexit.register(shutil.rmtree, build, True)
     run("cmake", "-S", SRC, "-B", build, "-DCMAKE_BUILD_TYPE=RelWithDebInfo", "-DS3S_TESTS=OFF",
         "-DS3S_SANITIZE=OFF")
     for old in glob.glob(os.path.join(build, "*.deb")):
