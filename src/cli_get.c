@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "layout.h"
+#include "status_query.h"
 
 #define REBUILD_ATTEMPTS 5
 
@@ -110,33 +111,41 @@ struct get_ctx {
 	bool from_summary;
 	struct history_event *ev;
 	size_t nev;
-	bool ev_loaded;
+	bool done;
+	char *error;
 };
+
+static void on_answer(struct status_answer *a, void *arg)
+{
+	struct get_ctx *g = arg;
+
+	g->done = true;
+	if (!a->ok) {
+		g->error = xstrdup(a->error);
+		return;
+	}
+	if (a->warning)
+		fprintf(stderr, "s3status: warning: %s\n", a->warning);
+	g->sum = *a->summary; /* moved out, see status_query.h */
+	memset(a->summary, 0, sizeof(*a->summary));
+	g->from_summary = a->from_summary;
+}
 
 /* The current states: summary.json when it has what is asked, else the history. */
 static int get_current(struct app *a, struct get_ctx *g, struct buf *err)
 {
-	size_t i;
-	struct summary_event e;
-	int r = cli_summary_load(a, g->batch, &g->sum, NULL, err);
+	const struct status_query_params p = {.s3 = a->s3, .bucket = a->cfg.bucket,
+					      .prefix = a->cfg.prefix, .batch_id = g->batch,
+					      .task_id = g->task};
 
-	if (r < 0)
+	if (!status_query_start(&p, on_answer, g)) {
+		buf_adds(err, "the batch or task id is too long for a key");
 		return -1;
-	if (r == 2)
-		fprintf(stderr, "s3status: warning: %s; using the history\n", buf_str(err));
-	buf_reset(err);
-	g->from_summary = r == 0 && (!g->task || summary_find(&g->sum, g->task));
-	if (g->from_summary)
-		return 0;
-	summary_clear(&g->sum);
-	if (cli_history_load(a, g->batch, g->task, g->task ? HISTORY_TASK : HISTORY_ALL, &g->ev,
-			     &g->nev, err) < 0)
+	}
+	app_wait(a, &g->done);
+	if (g->error) {
+		buf_adds(err, g->error);
 		return -1;
-	g->ev_loaded = true;
-	summary_init(&g->sum, g->batch);
-	for (i = 0; i < g->nev; i++) {
-		e = history_as_summary_event(&g->ev[i]);
-		summary_merge(&g->sum, &e);
 	}
 	return 0;
 }
@@ -144,21 +153,9 @@ static int get_current(struct app *a, struct get_ctx *g, struct buf *err)
 /* The events to list: the task's, or the batch's own (not its tasks'). */
 static int get_history(struct app *a, struct get_ctx *g, struct buf *err)
 {
-	size_t i, k = 0;
-
-	if (!g->ev_loaded &&
-	    cli_history_load(a, g->batch, g->task, g->task ? HISTORY_TASK : HISTORY_BATCH, &g->ev,
+	if (cli_history_load(a, g->batch, g->task, g->task ? HISTORY_TASK : HISTORY_BATCH, &g->ev,
 			     &g->nev, err) < 0)
 		return -1;
-	for (i = 0; i < g->nev; i++) {
-		if (!g->task && g->ev[i].task_id)
-			history_event_clear(&g->ev[i]);
-		else if (k != i)
-			g->ev[k++] = g->ev[i];
-		else
-			k++;
-	}
-	g->nev = k;
 	history_sort(g->ev, g->nev);
 	return 0;
 }
@@ -239,6 +236,7 @@ int cli_get(struct app *a, const struct strlist *x)
 out:
 	summary_clear(&g.sum);
 	cli_history_free(g.ev, g.nev);
+	free(g.error);
 	buf_free(&err);
 	return rc;
 }

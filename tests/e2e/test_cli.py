@@ -201,8 +201,10 @@ def test_summary_rebuild_then_summary():
     h.s3().put_object(Bucket=bucket, Key=st.summary_key(batch), Body=b"{not json")
     _, err = cli(cfg, "summary", "--batch", batch, expect=1)
     assert "summary.json: not valid JSON" in err and "--rebuild" in err, err
-    doc = cli_json(cfg, "get", "--batch", batch, "--task", "t1")
+    out, err = cli(cfg, "get", "--batch", batch, "--task", "t1", "--json")
+    doc = json.loads(out)
     assert doc["source"] == "history" and doc["status"] == "failed", doc
+    assert "warning: summary.json: not valid JSON" in err and "using the history" in err, err
     out, _ = cli(cfg, "summary", "--batch", batch, "--rebuild")
     assert "rebuilt s3://%s/%s from 8 history objects" % (bucket, st.summary_key(batch)) in out
     stored = h.get_json(bucket, st.summary_key(batch))
