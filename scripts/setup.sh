@@ -11,7 +11,8 @@ packages=(
   libcurl4-openssl-dev libssl-dev libjson-c-dev libxml2-dev libsystemd-dev
   awscli python3-boto3 python3-botocore
   clang libclang-rt-14-dev valgrind
-  curl ca-certificates
+  curl ca-certificates openssl
+  systemd lintian dpkg-dev groff-base man-db strace rpm
 )
 
 missing=()

@@ -2,6 +2,8 @@
  * understands, or one JSON object per line for log shippers. */
 #include "log.h"
 
+#include "json.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -66,19 +68,6 @@ int log_level_parse(const char *s, enum log_level *out)
 	return -1;
 }
 
-static void json_escape(struct buf *b, const char *s)
-{
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			buf_addf(b, "\\%c", c);
-		else if (c < 0x20)
-			buf_addf(b, "\\u%04x", c);
-		else
-			buf_addc(b, (char)c);
-	}
-}
-
 void log_msg(enum log_level lvl, const char *fmt, ...)
 {
 	struct buf msg, line;
@@ -93,16 +82,18 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 	va_start(ap, fmt);
 	buf_vaddf(&msg, fmt, ap);
 	va_end(ap);
-	/* One event, one line: newlines inside a message would forge log lines. */
+	/* One event, one line: control bytes (newlines could forge log lines,
+	 * ESC could drive a terminal) become spaces. */
 	for (i = 0; i < msg.len; i++)
-		if (msg.data[i] == '\n' || msg.data[i] == '\r')
+		if ((unsigned char)msg.data[i] < 0x20 || msg.data[i] == 0x7f)
 			msg.data[i] = ' ';
 	if (g_format == LOG_FMT_JSON) {
 		time_fmt_iso(clock_wall_ms(), ts);
-		buf_addf(&line, "{\"time\":\"%s\",\"level\":\"%s\",\"priority\":%d,\"message\":\"", ts,
+		buf_addf(&line, "{\"time\":\"%s\",\"level\":\"%s\",\"priority\":%d,\"message\":", ts,
 			 level_names[lvl], (int)lvl);
-		json_escape(&line, buf_str(&msg));
-		buf_adds(&line, "\"}\n");
+		/* Always valid JSON, even for invalid UTF-8 from a peer. */
+		json_write_string(&line, msg.data ? msg.data : "", msg.len);
+		buf_adds(&line, "}\n");
 	} else if (stderr_is_journal()) {
 		buf_addf(&line, "<%d>%s\n", (int)lvl, buf_str(&msg));
 	} else {
