@@ -457,7 +457,11 @@ static void decode_error(const struct http_response *resp, struct aws_error *err
 					    : resp->curl_code == CURLE_SEND_ERROR ||
 							resp->curl_code == CURLE_RECV_ERROR
 						    ? "ConnectionReset"
-						    : "TransportError");
+					    : resp->curl_code == CURLE_PEER_FAILED_VERIFICATION
+						    ? "TLSCertificateRejected"
+					    : resp->curl_code == CURLE_SSL_CACERT_BADFILE ? "TLSCAFileUnusable"
+					    : resp->curl_code == CURLE_SSL_CONNECT_ERROR ? "TLSHandshakeFailed"
+										 : "TransportError");
 		err->message = xasprintf("%s (curl %d)", resp->error ? resp->error : "",
 					 resp->curl_code);
 		goto classify;

@@ -1,0 +1,269 @@
+"""TLS peers are verified: a test CA and server certificates are made with the openssl CLI, and
+a small TLS front (this file) terminates https on a loopback port and relays the bytes to the
+emulator. Then:
+
+- with ca_file = the test CA, s3statusd --check succeeds and --drain stores a message over
+  https (by IP address, and by the name localhost);
+- with another CA in ca_file, or none (the system store), the peer is refused: --check and
+  --drain exit 1 with one error line naming the certificate problem, and nothing is stored;
+- with the right CA but a certificate for another host name (wrong.example), the peer is
+  refused the same way; so is a certificate for the right name that is not yet valid, and a
+  CA file that holds no certificate;
+- no request byte ever reaches a refused peer (the front relays nothing; a wrong CA fails the
+  handshake itself), and the refusals are not retried: the exit comes at once.
+
+Proves that certificate and host-name verification are on for https endpoints, and that
+ca_file adds a private CA without turning verification off."""
+import os
+import select
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.environ["S3S_SOURCE_DIR"], "tests", "lib"))
+import harness as h  # noqa: E402
+
+TMP = tempfile.mkdtemp(prefix="s3s-tls-")
+
+
+def openssl(*args):
+    p = subprocess.run(["openssl", *args], cwd=TMP, capture_output=True, text=True)
+    if p.returncode != 0:
+        raise RuntimeError("openssl %s: %s" % (" ".join(args), p.stderr))
+
+
+def make_ca(name):
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+            "-nodes", "-keyout", name + ".key", "-out", name + ".pem", "-days", "2",
+            "-subj", "/CN=s3statusd test CA %s" % name,
+            "-addext", "basicConstraints=critical,CA:TRUE",
+            "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    return os.path.join(TMP, name + ".pem")
+
+
+def make_cert(name, ca, san, not_before=None):
+    """A server certificate signed by ca for the subjectAltName san; returns (cert, key)."""
+    with open(os.path.join(TMP, name + ".ext"), "w") as f:
+        f.write("subjectAltName=%s\nbasicConstraints=CA:FALSE\n"
+                "keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n" % san)
+    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            "-keyout", name + ".key", "-out", name + ".csr", "-subj", "/CN=%s" % name)
+    if not_before:
+        # openssl ca sets any validity period; x509 -req only "from now"
+        with open(os.path.join(TMP, "ca.cnf"), "w") as f:
+            f.write("[ca]\ndefault_ca=d\n[d]\ndatabase=index.txt\nserial=serial\n"
+                    "new_certs_dir=.\ndefault_md=sha256\npolicy=p\ncopy_extensions=none\n"
+                    "[p]\ncommonName=supplied\n")
+        open(os.path.join(TMP, "index.txt"), "w").close()
+        with open(os.path.join(TMP, "serial"), "w") as f:
+            f.write("1000\n")
+        openssl("ca", "-batch", "-config", "ca.cnf", "-cert", ca + ".pem", "-keyfile",
+                ca + ".key", "-in", name + ".csr", "-out", name + ".pem", "-startdate",
+                not_before, "-enddate", "20991231000000Z", "-extfile", name + ".ext",
+                "-notext")
+    else:
+        openssl("x509", "-req", "-in", name + ".csr", "-CA", ca + ".pem", "-CAkey", ca + ".key",
+                "-CAcreateserial", "-out", name + ".pem", "-days", "2", "-extfile",
+                name + ".ext")
+    return os.path.join(TMP, name + ".pem"), os.path.join(TMP, name + ".key")
+
+
+class TLSFront:
+    """Terminates TLS with the given certificate on a loopback port and relays each
+    connection's bytes to upstream (host, port). Counts handshakes that succeeded and failed."""
+
+    def __init__(self, cert, key, upstream):
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.load_cert_chain(cert, key)
+        self.upstream = upstream
+        self.lock = threading.Lock()
+        self.ok = 0
+        self.failed = []
+        self.relayed = 0         # connections that sent the peer at least one request byte
+        self.stop_event = threading.Event()
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self):
+        while not self.stop_event.is_set():
+            r, _, _ = select.select([self.sock], [], [], 0.2)
+            if not r:
+                continue
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn):
+        conn.settimeout(10)
+        try:
+            tls = self.ctx.wrap_socket(conn, server_side=True)
+        except (ssl.SSLError, OSError) as e:
+            with self.lock:
+                self.failed.append(str(e))
+            conn.close()
+            return
+        with self.lock:
+            self.ok += 1
+        up = socket.create_connection(self.upstream)
+        tls.settimeout(None)
+        sent = False
+        try:
+            while not self.stop_event.is_set():
+                ready = [tls] if tls.pending() else select.select([tls, up], [], [], 0.5)[0]
+                if tls in ready:
+                    data = tls.recv(65536)
+                    if not data:
+                        break
+                    if not sent:
+                        sent = True
+                        with self.lock:
+                            self.relayed += 1
+                    up.sendall(data)
+                if up in ready:
+                    data = up.recv(65536)
+                    if not data:
+                        break
+                    tls.sendall(data)
+        except (ssl.SSLError, OSError):
+            pass
+        finally:
+            up.close()
+            tls.close()
+
+    def counts(self):
+        """(handshakes that succeeded, failures, connections that carried a request)"""
+        with self.lock:
+            return self.ok, list(self.failed), self.relayed
+
+    def close(self):
+        self.stop_event.set()
+        self.sock.close()
+
+
+FRONTS = {}
+CA = {}
+
+
+def setup(name, host, front, ca_file):
+    q = h.create_queue(name)
+    bucket = h.create_bucket(name + "-bucket")
+    cfg = os.path.join(TMP, name + ".conf")
+    endpoint = "https://%s:%d" % (host, FRONTS[front].port)
+    h.write_config(cfg, queue_url=endpoint + "/000000000000/" + name, bucket=bucket,
+                   endpoint_url=endpoint, s3_path_style=True, region=h.REGION, wait_time=1,
+                   ca_file=ca_file)
+    return q, bucket, cfg
+
+
+def good_run(name, host):
+    q, bucket, cfg = setup(name, host, "good", CA["test"])
+    before = FRONTS["good"].counts()[2]
+    rc, out, err = h.run_daemon(cfg, "--check", timeout=60)
+    assert rc == 0 and out.startswith("ok"), (rc, out, err)
+    mid = h.send(q, '{"command":"add-batch-status","batch_id":"tls","status":"running"}')
+    rc, out, err = h.run_daemon(cfg, "--drain", timeout=60)
+    assert rc == 0, (rc, err)
+    keys = h.list_keys(bucket, "")
+    assert len(keys) == 1 and keys[0].endswith("_%s.json" % mid), keys
+    assert FRONTS["good"].counts()[2] > before, "the daemon did not go through the TLS front"
+    assert h.queue_counts(q) == (0, 0)
+
+
+def refused_run(name, host, front, ca_file, words, code="TLSCertificateRejected"):
+    q, bucket, cfg = setup(name, host, front, ca_file)
+    h.send(q, '{"command":"add-batch-status","batch_id":"tls","status":"running"}')
+    for mode in ("--check", "--drain"):
+        ok_before, failed_before, relayed_before = FRONTS[front].counts()
+        t0 = time.monotonic()
+        rc, out, err = h.run_daemon(cfg, mode, timeout=60)
+        took = time.monotonic() - t0
+        assert rc == 1, "%s %s: exit %d, expected 1\n%s" % (name, mode, rc, err)
+        lines = [l for l in err.splitlines() if " error: " in l or l.startswith("<3>")]
+        assert lines, "%s %s: no error line\n%s" % (name, mode, err)
+        text = err.lower()
+        assert any(w in text for w in words), "%s %s: the error does not say %s:\n%s" % (
+            name, mode, " or ".join(words), err)
+        assert code in err, "%s %s: no %s in %s" % (name, mode, code, err)
+        assert took < 20, "%s %s: took %.1fs: retried a certificate error?" % (name, mode, took)
+        if mode == "--check":
+            print("  %s: exit 1: %s" % (name, lines[0].split(" error: ", 1)[-1][:200]))
+        ok_after, failed_after, relayed_after = FRONTS[front].counts()
+        # not one request byte (signed headers, bodies) reached the refused peer, and the
+        # refused call was not retried (the first access check stops the start-up)
+        assert relayed_after == relayed_before, "%s: a request went through" % name
+        tries = ok_after + len(failed_after) - ok_before - len(failed_before)
+        assert tries <= 1, "%s %s: %d TLS connections: retried" % (name, mode, tries)
+        assert ok_after + len(failed_after) > ok_before + len(failed_before) or \
+            ca_file == CA["notpem"], "%s: the front saw no connection" % name
+        if "name" not in name and ca_file != CA["notpem"]:
+            # a CA problem fails the handshake itself (the host name is checked after it)
+            assert len(failed_after) > len(failed_before), "%s: no handshake failed" % name
+    assert h.list_keys(bucket, "") == [], "stored over a refused peer"
+    assert h.queue_counts(q)[0] == 1, h.queue_counts(q)
+
+
+def test_right_ca_by_ip_address():
+    good_run("tls-ip", "127.0.0.1")
+
+
+def test_right_ca_by_host_name():
+    good_run("tls-name", "localhost")
+
+
+def test_wrong_ca_is_refused():
+    refused_run("tls-wrongca", "127.0.0.1", "good", CA["other"],
+                ("certificate", "issuer"))
+
+
+def test_system_store_does_not_know_the_test_ca():
+    refused_run("tls-system", "127.0.0.1", "good", None, ("certificate", "issuer"))
+
+
+def test_wrong_host_name_is_refused():
+    refused_run("tls-wrongname", "127.0.0.1", "wrongname", CA["test"],
+                ("subject name", "host name", "hostname", "does not match"))
+    refused_run("tls-wrongname2", "localhost", "wrongname", CA["test"],
+                ("subject name", "host name", "hostname", "does not match"))
+
+
+def test_certificate_not_yet_valid_is_refused():
+    refused_run("tls-future", "127.0.0.1", "future", CA["test"],
+                ("certificate", "not yet valid", "expired"))
+
+
+def test_ca_file_without_certificates_is_refused():
+    refused_run("tls-notpem", "127.0.0.1", "good", CA["notpem"],
+                ("certificate", "ca", "issuer"), code="TLSCAFileUnusable")
+
+
+if __name__ == "__main__":
+    CA["test"] = make_ca("testca")
+    CA["other"] = make_ca("otherca")
+    CA["notpem"] = os.path.join(TMP, "not-a-ca.pem")
+    with open(CA["notpem"], "w") as f:
+        f.write("this file holds no certificate\n")
+    certs = {
+        "good": make_cert("good", "testca", "IP:127.0.0.1,DNS:localhost"),
+        "wrongname": make_cert("wrongname", "testca", "DNS:wrong.example"),
+        "future": make_cert("future", "testca", "IP:127.0.0.1,DNS:localhost",
+                            not_before="20980101000000Z"),
+    }
+    with h.Emulator() as emu:
+        for k, (cert, key) in certs.items():
+            FRONTS[k] = TLSFront(cert, key, ("127.0.0.1", emu.port))
+        try:
+            sys.exit(h.run_tests(globals()))
+        finally:
+            for f in FRONTS.values():
+                f.close()
