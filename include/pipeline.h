@@ -12,7 +12,9 @@
 #include "metrics.h"
 #include "retry.h"
 #include "s3.h"
+#include "sfn.h"
 #include "sqs.h"
+#include "summary.h"
 
 struct pipeline;
 
@@ -43,6 +45,8 @@ struct pipeline_options {
 	struct retry *retry;
 	const char *queue_url; /* resolved URL */
 	const char *dlq_url;   /* resolved URL, NULL: dead letters go to S3 */
+	struct sfn *sfn;       /* Step Functions answers; NULL: none */
+	struct summary_updater *summary; /* NULL when summary is off */
 	bool drain;            /* finish once the queue is empty */
 	/* Called once when the pipeline has finished (drained, or stopped and
 	 * every message finished or released). */

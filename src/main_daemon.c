@@ -25,6 +25,9 @@
 struct daemon {
 	struct app app;
 	struct pipeline *pipeline;
+	struct aws_endpoint sfn_ep;
+	struct sfn *sfn;
+	struct summary_updater *summary;
 	struct loop_timer *status_timer;
 	struct loop_timer *watchdog_timer;
 	struct loop_timer *stop_timer;
@@ -177,6 +180,31 @@ static void on_watchdog_timer(struct loop *l, void *arg)
 	loop_timer_arm(d->watchdog_timer, (int64_t)(d->watchdog_usec / 2000));
 }
 
+/* The Step Functions client (answers to task tokens) and the summary.json
+ * updater, both used by the pipeline after a record is stored. */
+static int open_answers(struct daemon *d)
+{
+	char *url = config_endpoint(&d->app.cfg, &d->app.src, AWS_SFN);
+
+	if (!url || aws_endpoint_parse(url, &d->sfn_ep) < 0) {
+		log_err("config: sfn_endpoint_url: cannot use '%s' (an http:// or https:// URL is needed)",
+			url ? url : "(none)");
+		free(url);
+		return EXIT_CONFIG;
+	}
+	free(url);
+	d->sfn = sfn_new(d->app.aws, &d->sfn_ep);
+	if (d->app.cfg.summary)
+		d->summary = summary_updater_new(&(struct summary_updater_options){
+			.loop = d->app.loop,
+			.s3 = d->app.s3,
+			.bucket = d->app.cfg.bucket,
+			.prefix = d->app.cfg.prefix,
+			.flush_ms = d->app.cfg.summary_flush_ms,
+		});
+	return 0;
+}
+
 static void usage(const char *prog)
 {
 	struct buf b;
@@ -240,10 +268,13 @@ int main(int argc, char **argv)
 		rc = EXIT_FAILURE_RUNTIME;
 		goto out;
 	}
+	if ((rc = open_answers(&d)) != 0)
+		goto out;
 	po = (struct pipeline_options){
 		.loop = d.app.loop, .cfg = &d.app.cfg, .sqs = d.app.sqs, .s3 = d.app.s3,
 		.retry = &d.app.retry, .queue_url = d.app.queue_url,
 		.dlq_url = d.app.dlq_url, .drain = d.app.cfg.drain,
+		.sfn = d.sfn, .summary = d.summary,
 		.on_finished = on_finished, .arg = &d,
 	};
 	d.pipeline = pipeline_new(&po);
@@ -276,6 +307,9 @@ out:
 	loop_timer_free(d.stop_timer);
 	metrics_free(d.metrics);
 	pipeline_free(d.pipeline);
+	summary_updater_free(d.summary);
+	sfn_free(d.sfn);
+	aws_endpoint_free(&d.sfn_ep);
 	if (d.app.loop)
 		app_close(&d.app);
 	config_free(&d.app.cfg);

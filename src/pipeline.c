@@ -2,10 +2,13 @@
  * request completions and timers; msg_enter() is the one place its state
  * changes, so "delete only after the PUT succeeded" is visible here:
  *
- *   RECEIVED -> WRITING -> DELETE_WAIT -> DELETING -> DONE
+ *   RECEIVED -> WRITING [-> SUMMARIZING] [-> ANSWERING] -> DELETE_WAIT -> DELETING -> DONE
+ *   RECEIVED (get-status) -> QUERYING -> ANSWERING -> DELETE_WAIT
  *                                        DELETING failed -> DELETE_RETRY -> DELETE_WAIT
- *            \-> DEAD_LETTERING -> DELETE_WAIT          (can never succeed)
- *   WRITING failed -> RELEASING (visibility = backoff) -> DONE   (parked)
+ *            \-> DEAD_LETTERING [-> ANSWERING] -> DELETE_WAIT   (can never succeed)
+ *   WRITING/SUMMARIZING/ANSWERING failed -> RELEASING (visibility = backoff) -> DONE (parked)
+ * (SUMMARIZING when summary is on; ANSWERING when the message has a Step
+ * Functions task token: SendTaskSuccess, or SendTaskFailure after a dead letter.)
  *   any state, on stop after shutdown_timeout -> RELEASING (visibility 0)
  */
 #include "pipeline.h"
@@ -17,6 +20,7 @@
 #include "layout.h"
 #include "log.h"
 #include "message.h"
+#include "status_query.h"
 
 #define BATCH_MAX 10
 #define DELETE_LINGER_MS 5
@@ -30,6 +34,9 @@
 enum msg_state {
 	MS_RECEIVED,
 	MS_WRITING,
+	MS_SUMMARIZING,
+	MS_QUERYING,
+	MS_ANSWERING,
 	MS_DEAD_LETTERING,
 	MS_DELETE_WAIT,
 	MS_DELETING,
@@ -41,6 +48,8 @@ enum msg_state {
 
 static const char *const state_names[] = {
 	[MS_RECEIVED] = "received",       [MS_WRITING] = "writing",
+	[MS_SUMMARIZING] = "summarizing", [MS_QUERYING] = "querying",
+	[MS_ANSWERING] = "answering",
 	[MS_DEAD_LETTERING] = "dead-lettering", [MS_DELETE_WAIT] = "delete-wait",
 	[MS_DELETING] = "deleting",       [MS_DELETE_RETRY] = "delete-retry",
 	[MS_RELEASE_WAIT] = "release-wait",
@@ -57,6 +66,11 @@ struct msg {
 	char *reason;     /* dead-letter reason or last failure */
 	struct s3_op *put;
 	struct sqs_op *send;
+	struct summary_wait *sw;      /* summary.json write that must include it */
+	struct status_query *query;   /* get-status lookup */
+	struct sfn_op *sfn;           /* SendTaskSuccess / SendTaskFailure */
+	struct sfn_op *sfn_heartbeat; /* SendTaskHeartbeat on a retry */
+	bool token_dead;              /* Step Functions said the task is gone */
 	struct loop_timer *heartbeat;
 	int64_t received_mono;  /* when this copy was received */
 	int64_t first_wall_ms;  /* first receive, for the 12-hour visibility limit */
@@ -227,6 +241,23 @@ static void q_remove(struct msgq *q, struct msg *m)
 
 static void on_heartbeat(struct loop *l, void *arg);
 
+/* States in which a request for the message is under way: its visibility is
+ * kept extended, and a stop that runs out of time gives it back. */
+static bool msg_working(const struct msg *m)
+{
+	switch (m->state) {
+	case MS_RECEIVED:
+	case MS_WRITING:
+	case MS_SUMMARIZING:
+	case MS_QUERYING:
+	case MS_ANSWERING:
+	case MS_DEAD_LETTERING:
+		return true;
+	default:
+		return false;
+	}
+}
+
 static struct msg *msg_new(struct pipeline *p, struct sqs_message *sm)
 {
 	struct msg *m = xcalloc(1, sizeof(*m));
@@ -273,6 +304,10 @@ static void msg_free(struct msg *m)
 	}
 	s3_cancel(m->put);
 	sqs_cancel(m->send);
+	summary_updater_cancel(m->sw);
+	status_query_cancel(m->query);
+	sfn_cancel(m->sfn);
+	sfn_cancel(m->sfn_heartbeat);
 	loop_timer_free(m->heartbeat);
 	sqs_message_clear(&m->sm);
 	status_msg_clear(&m->st);
@@ -333,7 +368,7 @@ static void on_heartbeat(struct loop *l, void *arg)
 		msg_enter(m, MS_DELETE_WAIT);
 		return;
 	}
-	if (m->state != MS_WRITING && m->state != MS_DEAD_LETTERING && m->state != MS_RECEIVED)
+	if (!msg_working(m))
 		return;
 	if (m->heartbeat_inflight || heartbeat_extension_s(m) <= 0)
 		return;
@@ -414,7 +449,7 @@ static void on_batch_done(struct sqs_result *r, void *arg)
 			if (!ok && !gone)
 				log_warn("message %s: visibility heartbeat failed (%s)", m->sm.message_id,
 					 e ? e->code : "?");
-			if (m->state == MS_WRITING || m->state == MS_DEAD_LETTERING)
+			if (msg_working(m))
 				loop_timer_arm(m->heartbeat, heartbeat_period_ms(p));
 			break;
 		}
@@ -516,6 +551,28 @@ static void park(struct msg *m)
 	msg_enter(m, MS_RELEASE_WAIT);
 }
 
+/* A step after the decode failed (PUT, summary, Step Functions, query): the
+ * message goes to the dead letters once it has been received max_receives
+ * times, else it is parked for another try. */
+static void give_up_or_park(struct msg *m, const char *code, const char *what)
+{
+	struct pipeline *p = m->p;
+	struct buf reason;
+
+	if (m->sm.receive_count < p->cfg->max_receives) {
+		park(m);
+		return;
+	}
+	buf_init(&reason, 1024);
+	buf_addf(&reason, "%s failed on receive %lld of %lld: %s", what,
+		 (long long)m->sm.receive_count, (long long)p->cfg->max_receives, m->reason);
+	set_reason(m, code, buf_str(&reason));
+	buf_free(&reason);
+	start_dead_letter(m);
+}
+
+static void after_stored(struct msg *m);
+
 static void on_put_done(struct s3_result *r, void *arg)
 {
 	struct msg *m = arg;
@@ -526,7 +583,7 @@ static void on_put_done(struct s3_result *r, void *arg)
 	if (r->resp->ok) {
 		p->stats.stored++;
 		log_debug("message %s: stored %s", m->sm.message_id, buf_str(&m->key));
-		msg_enter(m, MS_DELETE_WAIT);
+		after_stored(m);
 		return;
 	}
 	p->stats.put_failures++;
@@ -536,19 +593,157 @@ static void on_put_done(struct s3_result *r, void *arg)
 	if (r->resp->err.cls == ERR_FATAL)
 		log_err("message %s: S3 PutObject to s3://%s/%s refused: %s", m->sm.message_id,
 			p->cfg->bucket, buf_str(&m->key), m->reason);
-	if (m->sm.receive_count >= p->cfg->max_receives) {
-		struct buf reason;
+	if (m->sm.receive_count < p->cfg->max_receives)
+		metrics_labeled_inc(&p->stats.retries_by_code, r->resp->err.code);
+	give_up_or_park(m, "S3Error", "S3 PutObject");
+}
 
-		buf_init(&reason, 1024);
-		buf_addf(&reason, "S3 PutObject failed on receive %lld of %lld: %s",
-			 (long long)m->sm.receive_count, (long long)p->cfg->max_receives, m->reason);
-		set_reason(m, "S3Error", buf_str(&reason));
-		buf_free(&reason);
+/* ---- summary.json and Step Functions answers ----------------------------- */
+
+static void on_sfn_answered(struct sfn_result *r, void *arg)
+{
+	struct msg *m = arg;
+	char *why;
+
+	m->sfn = NULL;
+	if (r->outcome == SFN_OK) {
+		msg_enter(m, MS_DELETE_WAIT);
+		return;
+	}
+	why = aws_error_describe(&r->resp->err);
+	if (r->outcome == SFN_FINAL || m->error_code) {
+		/* The task timed out or the token is unknown (final), or this was
+		 * the SendTaskFailure of a dead letter that is stored already:
+		 * logged, never retried. */
+		log_warn("message %s: Step Functions answer not delivered (%s); not retried",
+			 m->sm.message_id, why);
+		free(why);
+		msg_enter(m, MS_DELETE_WAIT);
+		return;
+	}
+	set_reason(m, NULL, why);
+	free(why);
+	give_up_or_park(m, "StepFunctionsError", "Step Functions SendTaskSuccess");
+}
+
+/* Send the Step Functions answer with output, then delete. */
+static void answer(struct msg *m, const char *output, size_t len)
+{
+	struct pipeline *p = m->p;
+	const char *bad;
+
+	if (!m->st.task_token || m->token_dead || !p->o.sfn) {
+		msg_enter(m, MS_DELETE_WAIT);
+		return;
+	}
+	if ((bad = sfn_check_token(m->st.task_token)) || (bad = sfn_check_output(output, len))) {
+		log_warn("message %s: cannot answer Step Functions: %s", m->sm.message_id, bad);
+		msg_enter(m, MS_DELETE_WAIT);
+		return;
+	}
+	msg_enter(m, MS_ANSWERING);
+	m->sfn = sfn_task_success(p->o.sfn, m->st.task_token, output, len, on_sfn_answered, m);
+}
+
+static void answer_stored(struct msg *m)
+{
+	struct buf out;
+
+	buf_init(&out, SFN_MAX_OUTPUT);
+	sfn_success_output(&out, buf_str(&m->key), m->st.status, m->st.batch_id, m->st.task_id);
+	answer(m, buf_str(&out), out.len);
+	buf_free(&out);
+}
+
+static void on_summary_done(void *arg, bool ok, const char *error)
+{
+	struct msg *m = arg;
+	char *why;
+
+	m->sw = NULL;
+	if (ok) {
+		answer_stored(m);
+		return;
+	}
+	why = xasprintf("summary.json update failed: %s", error ? error : "unknown error");
+	set_reason(m, NULL, why);
+	free(why);
+	give_up_or_park(m, "S3Error", "summary.json update");
+}
+
+/* The record is stored: fold it into summary.json, answer Step Functions,
+ * and only then delete. */
+static void after_stored(struct msg *m)
+{
+	struct pipeline *p = m->p;
+
+	if (p->o.summary) {
+		m->sw = summary_updater_add(p->o.summary, &m->st, m->sm.message_id, on_summary_done,
+					    m);
+		if (m->sw) {
+			msg_enter(m, MS_SUMMARIZING);
+			return;
+		}
+	}
+	answer_stored(m);
+}
+
+static void on_query_done(struct status_answer *a, void *arg)
+{
+	struct msg *m = arg;
+	struct buf out;
+
+	m->query = NULL;
+	if (!a->ok) {
+		set_reason(m, NULL, a->error ? a->error : "status lookup failed");
+		give_up_or_park(m, "S3Error", "get-status lookup");
+		return;
+	}
+	buf_init(&out, SFN_MAX_OUTPUT);
+	if (status_answer_json(&out, m->st.batch_id, m->st.task_id, a) < 0) {
+		buf_free(&out);
+		set_reason(m, "TooLarge", "the get-status answer exceeds the Step Functions output limit");
 		start_dead_letter(m);
 		return;
 	}
-	metrics_labeled_inc(&p->stats.retries_by_code, r->resp->err.code);
-	park(m);
+	answer(m, buf_str(&out), out.len);
+	buf_free(&out);
+}
+
+/* get-status: read the current state from S3 and answer the task token.
+ * Without a token nobody is waiting for the answer. */
+static void start_query(struct msg *m)
+{
+	struct pipeline *p = m->p;
+	struct status_query_params qp = {
+		.s3 = p->o.s3, .bucket = p->cfg->bucket, .prefix = p->cfg->prefix,
+		.batch_id = m->st.batch_id, .task_id = m->st.task_id,
+	};
+
+	if (!m->st.task_token) {
+		log_info("message %s: get-status without a task token has nobody to answer; deleting",
+			 m->sm.message_id);
+		msg_enter(m, MS_DELETE_WAIT);
+		return;
+	}
+	msg_enter(m, MS_QUERYING);
+	m->query = status_query_start(&qp, on_query_done, m);
+	if (!m->query) {
+		set_reason(m, "InvalidField", "the identifiers cannot form an S3 key");
+		start_dead_letter(m);
+	}
+}
+
+static void on_sfn_heartbeat(struct sfn_result *r, void *arg)
+{
+	struct msg *m = arg;
+
+	m->sfn_heartbeat = NULL;
+	if (r->outcome == SFN_FINAL) {
+		log_warn("message %s: Step Functions task is gone (%s); it will not be answered",
+			 m->sm.message_id, r->resp->err.code ? r->resp->err.code : "?");
+		m->token_dead = true;
+	}
 }
 
 static void start_put(struct msg *m)
@@ -576,6 +771,17 @@ static void dead_letter_done(struct msg *m, bool ok, const char *err)
 		metrics_labeled_inc(&p->stats.dead_lettered_by_reason, m->error_code);
 		log_warn("message %s: dead-lettered: %s: %s", m->sm.message_id, m->error_code,
 			 m->reason);
+		if (m->st.task_token && !m->token_dead && p->o.sfn &&
+		    !sfn_check_token(m->st.task_token)) {
+			/* The waiting state machine learns why; the outcome of this
+			 * call does not hold the message back (its dead letter is
+			 * stored). */
+			msg_enter(m, MS_ANSWERING);
+			m->sfn = sfn_task_failure(p->o.sfn, m->st.task_token, m->error_code,
+						  m->reason, on_sfn_answered, m);
+			if (m->sfn)
+				return;
+		}
 		msg_enter(m, MS_DELETE_WAIT);
 		return;
 	}
@@ -688,12 +894,12 @@ static void handle_message(struct pipeline *p, struct sqs_message *sm)
 		return;
 	}
 	buf_free(&reason);
+	if (m->st.task_token && m->sm.receive_count > 1 && p->o.sfn &&
+	    !sfn_check_token(m->st.task_token))
+		/* A retry: tell the waiting state machine we are still on it. */
+		m->sfn_heartbeat = sfn_task_heartbeat(p->o.sfn, m->st.task_token, on_sfn_heartbeat, m);
 	if (m->st.command == CMD_GET_STATUS) {
-		/* A query writes nothing. Without a task token there is nobody to
-		 * answer; Step Functions answers come with that capability. */
-		log_info("message %s: get-status for batch '%s' has nothing to write; deleting",
-			 m->sm.message_id, m->st.batch_id);
-		msg_enter(m, MS_DELETE_WAIT);
+		start_query(m);
 		return;
 	}
 	meta = (struct record_meta){
@@ -893,13 +1099,18 @@ static void on_shutdown_timeout(struct loop *l, void *arg)
 	p->shutdown_expired = true;
 	for (m = p->msgs; m; m = next) {
 		next = m->next;
-		if (m->state != MS_WRITING && m->state != MS_DEAD_LETTERING &&
-		    m->state != MS_RECEIVED)
+		if (!msg_working(m))
 			continue;
 		s3_cancel(m->put);
 		m->put = NULL;
 		sqs_cancel(m->send);
 		m->send = NULL;
+		summary_updater_cancel(m->sw);
+		m->sw = NULL;
+		status_query_cancel(m->query);
+		m->query = NULL;
+		sfn_cancel(m->sfn);
+		m->sfn = NULL;
 		m->release_visibility = 0;
 		msg_enter(m, MS_RELEASE_WAIT);
 		n++;
@@ -981,6 +1192,8 @@ void pipeline_stop(struct pipeline *p)
 		loop_timer_cancel(p->pollers[i].backoff);
 	}
 	flush_batches(p);
+	if (p->o.summary)
+		summary_updater_flush(p->o.summary);
 	loop_timer_arm(p->shutdown_timer, p->cfg->shutdown_timeout * 1000);
 	check_finished(p);
 }

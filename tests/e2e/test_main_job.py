@@ -107,7 +107,8 @@ def test_examples_and_bad_messages_drain_to_s3_and_dlq():
     assert rc == 0, "exit %d\n%s" % (rc, err)
 
     # Every good message: exactly one object at its exact key, read back with boto3.
-    keys = h.list_keys(bucket, PREFIX + "/")
+    all_keys = h.list_keys(bucket, PREFIX + "/")
+    keys = [k for k in all_keys if not k.endswith("/summary.json")]
     got_by_id = {}
     for k in keys:
         mid = k.rsplit("_", 1)[1][:-len(".json")]
@@ -147,6 +148,16 @@ def test_examples_and_bad_messages_drain_to_s3_and_dlq():
     # Nothing outside the layout.
     all_keys = h.list_keys(bucket, "")
     assert all(k.startswith(PREFIX + "/BATCHS/") for k in all_keys), all_keys
+    # summary.json (on by default): the current state of each batch and its tasks.
+    summary = h.get_json(bucket, PREFIX + "/BATCHS/nightly-2026-12-03/summary.json")
+    assert summary["batch_id"] == "nightly-2026-12-03"
+    assert summary["status"] == "completed", summary
+    tasks = {t: v["status"] for t, v in summary["tasks"].items()}
+    assert tasks == {"extract-orders": "success", "load/warehouse": "failed",
+                     "notify": "success", "report": "pending"}, tasks
+    assert summary["counts"]["success"] == 2 and summary["counts"]["failed"] == 1, summary
+    sums = sorted(k for k in all_keys if k.endswith("/summary.json"))
+    assert len(sums) == 3, sums
 
     # The bad ones: in the DLQ with the right code and a reason, bodies unchanged.
     dead = h.drain_queue(dlq)
@@ -175,7 +186,7 @@ def test_accounts_allow_list():
     anon = h.send(q, '{"command":"add-batch-status","batch_id":"b1","status":"running"}')
     rc, _, err = h.run_daemon(cfg, "--drain", timeout=60)
     assert rc == 0, err
-    keys = h.list_keys(bucket, "")
+    keys = [k for k in h.list_keys(bucket, "") if not k.endswith("/summary.json")]
     assert len(keys) == 1 and keys[0].endswith("_%s.json" % enc(ok)), keys
     dead = {m["MessageAttributes"]["s3statusd.source_message_id"]["StringValue"]:
             m["MessageAttributes"]["s3statusd.error"]["StringValue"] for m in h.drain_queue(dlq)}
@@ -190,7 +201,7 @@ def test_dead_letters_go_to_s3_without_dlq_url():
     good = h.send(q, '{"command":"add-batch-status","batch_id":"b/1","status":"running"}')
     rc, out, err = h.run_daemon(cfg, "--drain", timeout=120)
     assert rc == 0, err
-    keys = h.list_keys(bucket, "")
+    keys = [k for k in h.list_keys(bucket, "") if not k.endswith("/summary.json")]
     dl = [k for k in keys if k.startswith(PREFIX + "/DEAD_LETTER/")]
     assert len(dl) == 1 and dl[0].endswith("_%s.json" % enc(mid)), keys
     parts = dl[0].split("/")
