@@ -67,7 +67,9 @@ struct msg_rules {
 
 /* Decode body. sent_ms is the SQS SentTimestamp (default event time). On
  * error returns the code, fills reason with one human-readable line, and
- * leaves out empty. out must be released with status_msg_clear. rules may
+ * leaves out empty but for task_token when the body carried a valid one (so
+ * the waiting state machine can be told). out must be released with
+ * status_msg_clear. rules may
  * be NULL (defaults), reason may be NULL. The reason names the field, quotes
  * at most a short excerpt of an offending value, never the task token and
  * never the body.

@@ -482,6 +482,10 @@ static enum msg_error get_task_token(struct decoder *d, struct status_msg *m)
 
 	if (rc == MSG_OK && m->task_token)
 		rc = check_text(d, "task_token", m->task_token, len, MSG_MAX_TOKEN);
+	if (rc != MSG_OK) {
+		secret_free(m->task_token);
+		m->task_token = NULL;
+	}
 	secure_wipe(d->val.data, d->val.len);
 	return rc;
 }
@@ -501,6 +505,10 @@ static enum msg_error decode_fields(struct decoder *d, struct status_msg *m)
 {
 	enum msg_error rc;
 
+	/* The task token first: a message rejected for another field can still
+	 * have its waiting state machine told why (SendTaskFailure). */
+	if ((rc = get_task_token(d, m)) != MSG_OK)
+		return rc;
 	if ((rc = get_command(d, m)) != MSG_OK)
 		return rc;
 	if ((rc = get_ident(d, "batch_id", "batch-id", true, "", &m->batch_id)) != MSG_OK)
@@ -514,8 +522,6 @@ static enum msg_error decode_fields(struct decoder *d, struct status_msg *m)
 	if ((rc = get_account(d, m)) != MSG_OK)
 		return rc;
 	if ((rc = get_event_time(d, m)) != MSG_OK)
-		return rc;
-	if ((rc = get_task_token(d, m)) != MSG_OK)
 		return rc;
 	return get_payload(d, m);
 }
@@ -559,6 +565,9 @@ enum msg_error msg_decode(const char *body, size_t len, int64_t sent_ms,
 	*out = m;
 	goto done;
 fail:
+	/* Keep a valid task token, and nothing else, for SendTaskFailure. */
+	out->task_token = m.task_token;
+	m.task_token = NULL;
 	status_msg_clear(&m);
 done:
 	free_members(&d);

@@ -487,6 +487,17 @@ static void test_task_token_limits_and_secrecy(void)
 	buf_adds(&body, "{" BATCH ",\"task_token\":\"SECRETTOKEN\",\"TaskToken\":\"OTHERSECRET\"}");
 	CHECK_INT(decode(body.data, body.len, NULL, &m, &r), MSG_INVALID_FIELD);
 	CHECK(!strstr(buf_str(&r), "SECRET"));
+	CHECK(!m.task_token);
+	buf_free(&r);
+	buf_free(&body);
+	/* a valid token survives another field's rejection, for SendTaskFailure */
+	buf_init(&body, 0);
+	buf_adds(&body, "{\"command\":\"add-batch-status\",\"batch_id\":\"b\",\"status\":\"bogus\","
+			"\"task_token\":\"tok-1\"}");
+	CHECK_INT(decode(body.data, body.len, NULL, &m, &r), MSG_INVALID_STATUS);
+	CHECK_STR(m.task_token, "tok-1");
+	CHECK(!m.batch_id && !m.status);
+	status_msg_clear(&m);
 	buf_free(&r);
 	buf_free(&body);
 }
