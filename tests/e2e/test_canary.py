@@ -5,8 +5,9 @@ Authorization header), on messages carrying canary task tokens: stored ones, dea
 ones whose token is refused (too long, control character, alias conflict), a get-status, with
 injected failures on the way (an S3 SignatureDoesNotMatch answer that quotes the signature,
 the access key id, the string to sign and a canonical request holding the session token, as
-S3 does; a 500 on ReceiveMessage). Then --check, and s3status send, at debug too, in text and
-JSON log formats.
+S3 does; a 500 on ReceiveMessage), Step Functions answered by a stub (SendTaskSuccess and
+SendTaskFailure carry the tokens, as they must). Then --check, and s3status send, at debug too,
+in text and JSON log formats.
 
 Proves: zero hits for the secret key, the session token, every task token, every 64-hex
 request signature seen on the wire, and the access key id (not a secret, but not ours to log)
@@ -202,6 +203,9 @@ def test_debug_logs_objects_and_dead_letters_hold_no_secret():
     more, by_src = check_bucket_and_dlq(bucket, dlq, sent, secret_map)
     found += more
     assert not found, "secrets leaked:\n  " + "\n  ".join(found[:40])
+    # the task tokens did travel: to Step Functions (the stub), and only there
+    sfn_ops = {r["op"] for r in PROXY.records(service="sfn")}
+    assert {"SendTaskSuccess", "SendTaskFailure"} <= sfn_ops, sfn_ops
     want_dead = {mid for mid, (_, e) in sent.items() if e == "dlq"}
     assert set(by_src) == want_dead, (sorted(by_src), sorted(want_dead))
     assert h.queue_counts(q) == (0, 0)
