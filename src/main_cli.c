@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "app.h"
@@ -257,6 +258,8 @@ int main(int argc, char **argv)
 	int rc;
 
 	memset(&a, 0, sizeof(a));
+	/* It signs with the secret key too: no core file with it inside. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	signal(SIGPIPE, SIG_IGN);
 	buf_init(&err, 4096);
 	a.src = (struct config_source){.argc = argc, .argv = argv, .positional = &pos,
@@ -266,13 +269,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "s3status: %s\n", buf_str(&err));
 		goto out;
 	}
+	if (a.cfg.version) {
+		printf("s3status %s\n", S3S_VERSION);
+		goto out;
+	}
 	if (a.cfg.help || pos.n == 0) {
 		cli_usage();
 		rc = a.cfg.help ? 0 : EXIT_CONFIG;
-		goto out;
-	}
-	if (a.cfg.version) {
-		printf("s3status %s\n", S3S_VERSION);
 		goto out;
 	}
 	log_setup(a.cfg.log_level, a.cfg.log_format);

@@ -793,16 +793,6 @@ static void dead_letter_done(struct msg *m, bool ok, const char *err)
 	park(m);
 }
 
-static void on_dlq_sent(struct sqs_result *r, void *arg)
-{
-	struct msg *m = arg;
-	char *why = r->resp->ok ? NULL : aws_error_describe(&r->resp->err);
-
-	m->send = NULL;
-	dead_letter_done(m, r->resp->ok, why);
-	free(why);
-}
-
 static void on_dl_put(struct s3_result *r, void *arg)
 {
 	struct msg *m = arg;
@@ -810,6 +800,59 @@ static void on_dl_put(struct s3_result *r, void *arg)
 
 	m->put = NULL;
 	dead_letter_done(m, r->resp->ok, why);
+	free(why);
+}
+
+/* The dead letter as an object under {prefix}/DEAD_LETTER/: the original
+ * body with the reason. */
+static void dead_letter_to_s3(struct msg *m)
+{
+	struct pipeline *p = m->p;
+	struct record_meta meta = {
+		.message_id = m->sm.message_id,
+		.receive_count = m->sm.receive_count,
+		.queue = p->o.queue_url,
+		.recorded_at_ms = clock_wall_ms(),
+	};
+	struct s3_put put = {.bucket = p->cfg->bucket};
+
+	buf_reset(&m->key);
+	buf_reset(&m->body);
+	if (layout_dead_letter_key(&m->key, p->cfg->prefix, meta.recorded_at_ms,
+				   m->sm.message_id) < 0 ||
+	    layout_dead_letter_body(&m->body, m->sm.body, m->sm.body_len, m->error_code,
+				    m->reason, &meta) < 0) {
+		dead_letter_done(m, false, "dead letter too large to build");
+		return;
+	}
+	put.key = buf_str(&m->key);
+	put.body = m->body.data;
+	put.len = m->body.len;
+	m->put = s3_put_object(p->o.s3, &put, on_dl_put, m);
+}
+
+static void on_dlq_sent(struct sqs_result *r, void *arg)
+{
+	struct msg *m = arg;
+	char *why;
+
+	m->send = NULL;
+	if (r->resp->ok) {
+		dead_letter_done(m, true, NULL);
+		return;
+	}
+	why = aws_error_describe(&r->resp->err);
+	if (r->resp->err.cls == ERR_FATAL) {
+		/* The DLQ refuses this message for good (a body near the SQS size
+		 * limit no longer fits with our attributes, say): keep it in S3
+		 * instead of retrying for ever. */
+		log_warn("message %s: the dead-letter queue refused it (%s); writing the dead letter to S3",
+			 m->sm.message_id, why);
+		free(why);
+		dead_letter_to_s3(m);
+		return;
+	}
+	dead_letter_done(m, false, why);
 	free(why);
 }
 
@@ -832,29 +875,7 @@ static void start_dead_letter(struct msg *m)
 				   ARRAY_SIZE(attrs), on_dlq_sent, m);
 		return;
 	}
-	{
-		struct record_meta meta = {
-			.message_id = m->sm.message_id,
-			.receive_count = m->sm.receive_count,
-			.queue = p->o.queue_url,
-			.recorded_at_ms = clock_wall_ms(),
-		};
-		struct s3_put put = {.bucket = p->cfg->bucket};
-
-		buf_reset(&m->key);
-		buf_reset(&m->body);
-		if (layout_dead_letter_key(&m->key, p->cfg->prefix, meta.recorded_at_ms,
-					   m->sm.message_id) < 0 ||
-		    layout_dead_letter_body(&m->body, m->sm.body, m->sm.body_len, m->error_code,
-					    m->reason, &meta) < 0) {
-			dead_letter_done(m, false, "dead letter too large to build");
-			return;
-		}
-		put.key = buf_str(&m->key);
-		put.body = m->body.data;
-		put.len = m->body.len;
-		m->put = s3_put_object(p->o.s3, &put, on_dl_put, m);
-	}
+	dead_letter_to_s3(m);
 }
 
 /* ---- receiving ---------------------------------------------------------- */
