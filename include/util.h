@@ -29,9 +29,12 @@ struct buf {
 	size_t len;
 	size_t cap;
 	size_t max; /* 0 means SIZE_MAX */
+	bool secret; /* wipe old copies when growing, and the bytes on free/reset */
 };
 
 void buf_init(struct buf *b, size_t max);
+/* A buffer for secrets (signatures, tokens): no copy survives a grow or free. */
+void buf_init_secret(struct buf *b, size_t max);
 void buf_free(struct buf *b);
 void buf_reset(struct buf *b);
 /* Each append returns 0, or -1 when the result would exceed b->max (b unchanged). */

@@ -214,7 +214,7 @@ static struct sfn_op *op_new(const char *token, sfn_cb cb, void *arg)
 	op = xcalloc(1, sizeof(*op));
 	op->cb = cb;
 	op->arg = arg;
-	buf_init(&op->body, 0);
+	buf_init_secret(&op->body, 0); /* it holds the task token */
 	buf_adds(&op->body, "{\"taskToken\":");
 	json_write_string(&op->body, token, strlen(token));
 	return op;

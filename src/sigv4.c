@@ -468,10 +468,10 @@ int sigv4_sign(const struct sigv4_request *req, const struct sigv4_params *p,
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
-	buf_init(&creq, SIGV4_MAX_CANONICAL);
+	buf_init_secret(&creq, SIGV4_MAX_CANONICAL);
 	buf_init(&sts, SIGV4_MAX_CANONICAL);
 	buf_init(&signed_headers, SIGV4_MAX_CANONICAL);
-	buf_init(&auth, SIGV4_MAX_CANONICAL);
+	buf_init_secret(&auth, SIGV4_MAX_CANONICAL);
 	if (!p->secret_key || !scope_name_ok(p->access_key))
 		goto fail;
 	time_fmt_amz(p->time_ms, out->amz_date);

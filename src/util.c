@@ -73,10 +73,19 @@ void buf_init(struct buf *b, size_t max)
 	b->len = 0;
 	b->cap = 0;
 	b->max = max ? max : SIZE_MAX - 1;
+	b->secret = false;
+}
+
+void buf_init_secret(struct buf *b, size_t max)
+{
+	buf_init(b, max);
+	b->secret = true;
 }
 
 void buf_free(struct buf *b)
 {
+	if (b->secret && b->data)
+		OPENSSL_cleanse(b->data, b->cap);
 	free(b->data);
 	b->data = NULL;
 	b->len = b->cap = 0;
@@ -84,6 +93,8 @@ void buf_free(struct buf *b)
 
 void buf_reset(struct buf *b)
 {
+	if (b->secret && b->data)
+		OPENSSL_cleanse(b->data, b->len);
 	b->len = 0;
 	if (b->data)
 		b->data[0] = '\0';
@@ -101,7 +112,19 @@ static int buf_grow(struct buf *b, size_t extra)
 	cap = b->cap ? b->cap : 64;
 	while (cap < need)
 		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-	b->data = xrealloc(b->data, cap);
+	if (b->secret) {
+		/* realloc could leave the old bytes behind in freed memory. */
+		char *p = xmalloc(cap);
+
+		if (b->data) {
+			memcpy(p, b->data, b->len + 1);
+			OPENSSL_cleanse(b->data, b->cap);
+			free(b->data);
+		}
+		b->data = p;
+	} else {
+		b->data = xrealloc(b->data, cap);
+	}
 	b->cap = cap;
 	return 0;
 }
@@ -160,6 +183,7 @@ const char *buf_str(const struct buf *b)
 
 char *buf_steal(struct buf *b, size_t *len)
 {
+	/* A secret buffer's bytes become the caller's to wipe (secret_free). */
 	char *p = b->data ? b->data : xstrdup("");
 
 	if (len)
