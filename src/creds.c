@@ -2,6 +2,8 @@
  * the shared credentials and config files (profiles, INI format). */
 #include "creds.h"
 
+#include "creds_internal.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -17,16 +19,11 @@
  * (something is configured but wrong: stop, so that a broken setup never
  * silently falls through to another identity).
  *
- * The providers still to come (web identity via STS AssumeRoleWithWebIdentity,
- * the ECS container endpoint, EC2 IMDSv2) need HTTP, which in this daemon is
- * asynchronous on the event loop. They slot in after the file providers with
- * a second entry point, start(ctx, http, done): load() decides synchronously
- * whether the provider is configured (AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN,
- * AWS_CONTAINER_CREDENTIALS_*_URI, IMDS not disabled) and answers CREDS_PENDING;
- * the chain then calls start(), the transfer's completion fills the chain's
- * current credentials with their expiration_ms, and a loop timer calls start()
- * again some minutes before that expiry. creds_chain_current() keeps returning
- * the previous credentials while a refresh is in flight.
+ * This file holds the synchronous providers (environment, shared files) and
+ * creds_chain_load(). The providers that need HTTP (web identity via STS,
+ * the ECS container endpoint, EC2 IMDSv2) come after them, asynchronously on
+ * the event loop: creds_async.c runs the whole chain and keeps temporary
+ * credentials fresh (creds_chain_start()).
  *
  * File secrecy (like OpenSSH and OpenSMTPD's check_file_secrecy): the shared
  * credentials file exists to hold secrets, so it is refused whenever it is
@@ -36,8 +33,6 @@
  * profile's section in it holds a secret (aws_secret_access_key or
  * aws_session_token). Region lookups read the config file without the check.
  */
-
-enum { CREDS_REFUSED = -1, CREDS_NONE = 0, CREDS_OK = 1 };
 
 /* What one file says about the selected profile. */
 struct profile_scan {
@@ -64,13 +59,7 @@ struct creds_provider {
 	int (*load)(struct creds_ctx *cx, struct aws_creds *out, struct buf *why);
 };
 
-struct creds_chain {
-	struct creds_env env;
-	struct aws_creds current;
-	bool have;
-};
-
-static const char *env_get(const struct creds_env *env, const char *name)
+const char *creds_getenv(const struct creds_env *env, const char *name)
 {
 	const char *v = env && env->getenv ? env->getenv(env->ctx, name) : getenv(name);
 
@@ -89,7 +78,7 @@ void aws_creds_clear(struct aws_creds *c)
 
 const char *aws_profile_name(const struct creds_env *env)
 {
-	const char *p = env_get(env, "AWS_PROFILE");
+	const char *p = creds_getenv(env, "AWS_PROFILE");
 
 	return p ? p : "default";
 }
@@ -108,7 +97,7 @@ static bool valid_secret_text(const char *s)
 /* $VAR, else ~/rel; "~/" in $VAR expands to HOME. NULL when HOME is needed but unset. */
 static char *aws_file_path(const struct creds_env *env, const char *var, const char *rel)
 {
-	const char *v = env_get(env, var), *home = env_get(env, "HOME");
+	const char *v = creds_getenv(env, var), *home = creds_getenv(env, "HOME");
 
 	if (v && strncmp(v, "~/", 2) != 0)
 		return xstrdup(v);
@@ -119,7 +108,8 @@ static char *aws_file_path(const struct creds_env *env, const char *var, const c
 
 /* Read a file that may hold secrets into one buffer sized once (so no copy is
  * left behind by a realloc); the caller wipes and frees it. 0, or -1 with errno. */
-static int read_secret_file(const char *path, char **data, size_t *len, struct stat *st)
+static int read_secret_file(const char *path, size_t max, char **data, size_t *len,
+			    struct stat *st)
 {
 	size_t got = 0;
 	ssize_t n;
@@ -137,7 +127,7 @@ static int read_secret_file(const char *path, char **data, size_t *len, struct s
 		errno = S_ISDIR(st->st_mode) ? EISDIR : EINVAL;
 		goto fail;
 	}
-	if (st->st_size > CREDS_MAX_FILE) {
+	if (st->st_size > (off_t)max) {
 		errno = EFBIG;
 		goto fail;
 	}
@@ -166,6 +156,13 @@ fail:
 	}
 	errno = saved;
 	return -1;
+}
+
+int creds_read_secret_file(const char *path, size_t max, char **data, size_t *len)
+{
+	struct stat st;
+
+	return read_secret_file(path, max, data, len, &st);
 }
 
 /* OpenSMTPD-style secrecy check. Returns NULL, or what is wrong. */
@@ -307,7 +304,7 @@ static void scan_file(struct profile_scan *ps, const char *path, bool config_fil
 		ps->read_errno = ENOENT;
 		return;
 	}
-	if (read_secret_file(path, &data, &len, &ps->st) != 0) {
+	if (read_secret_file(path, CREDS_MAX_FILE, &data, &len, &ps->st) != 0) {
 		ps->read_errno = errno;
 		return;
 	}
@@ -346,7 +343,7 @@ char *aws_profile_config_value(const struct creds_env *env, const char *key)
 	struct stat st;
 	size_t len;
 
-	if (path && read_secret_file(path, &data, &len, &st) == 0) {
+	if (path && read_secret_file(path, CREDS_MAX_FILE, &data, &len, &st) == 0) {
 		ini_scan(data, len, true, aws_profile_name(env), value_cb, &vl);
 		secure_wipe(data, len);
 		free(data);
@@ -359,10 +356,10 @@ char *aws_profile_config_value(const struct creds_env *env, const char *key)
 
 static int env_load(struct creds_ctx *cx, struct aws_creds *out, struct buf *why)
 {
-	const char *id = env_get(cx->env, "AWS_ACCESS_KEY_ID");
-	const char *secret = env_get(cx->env, "AWS_SECRET_ACCESS_KEY");
-	const char *token = env_get(cx->env, "AWS_SESSION_TOKEN");
-	const char *exp = env_get(cx->env, "AWS_CREDENTIAL_EXPIRATION");
+	const char *id = creds_getenv(cx->env, "AWS_ACCESS_KEY_ID");
+	const char *secret = creds_getenv(cx->env, "AWS_SECRET_ACCESS_KEY");
+	const char *token = creds_getenv(cx->env, "AWS_SESSION_TOKEN");
+	const char *exp = creds_getenv(cx->env, "AWS_CREDENTIAL_EXPIRATION");
 	int64_t exp_ms = 0;
 
 	if (!id && !secret) {
@@ -510,7 +507,8 @@ static int conf_file_load(struct creds_ctx *cx, struct aws_creds *out, struct bu
 	return take_keys(cx, ps, out, why);
 }
 
-/* In the AWS SDK order; web identity, ECS and IMDS come after these. */
+/* In the SDK order of SPEC section 4; web identity, the container endpoint
+ * and instance metadata come after these (creds_async.c). */
 static const struct creds_provider providers[] = {
 	{"environment", env_load},
 	{"shared-credentials-file", cred_file_load},
@@ -532,52 +530,71 @@ void creds_chain_free(struct creds_chain *c)
 {
 	if (!c)
 		return;
+	if (c->async)
+		c->async_free(c->async);
 	aws_creds_clear(&c->current);
 	free(c);
 }
 
-int creds_chain_load(struct creds_chain *c, struct buf *err)
+int creds_sync_resolve(struct creds_chain *c, struct aws_creds *got, const char **name,
+		       struct buf *why, struct buf *tried)
 {
 	struct creds_ctx cx = {0};
+	size_t i;
+	int r = CREDS_NONE;
+
+	cx.env = &c->env;
+	cx.profile = aws_profile_name(&c->env);
+	cx.profile_explicit = creds_getenv(&c->env, "AWS_PROFILE") != NULL;
+	for (i = 0; i < ARRAY_SIZE(providers); i++) {
+		buf_reset(why);
+		r = providers[i].load(&cx, got, why);
+		if (r != CREDS_NONE) {
+			*name = providers[i].name;
+			break;
+		}
+		buf_addf(tried, "%s%s: %s", tried->len ? "; " : "", providers[i].name,
+			 buf_str(why));
+	}
+	scan_clear(&cx.cred);
+	scan_clear(&cx.conf);
+	free(cx.cred_path);
+	free(cx.conf_path);
+	return r;
+}
+
+void creds_chain_set(struct creds_chain *c, struct aws_creds *got, const char *source)
+{
+	aws_creds_clear(&c->current);
+	c->current = *got;
+	c->current.source = source;
+	memset(got, 0, sizeof(*got));
+	c->have = true;
+}
+
+int creds_chain_load(struct creds_chain *c, struct buf *err)
+{
 	struct aws_creds got = {0};
 	struct buf why, tried;
-	size_t i;
-	int r = CREDS_NONE, rc = -1;
+	const char *name = NULL;
+	int r, rc = -1;
 
 	buf_init(&why, 0);
 	buf_init(&tried, 0);
-	cx.env = &c->env;
-	cx.profile = aws_profile_name(&c->env);
-	cx.profile_explicit = env_get(&c->env, "AWS_PROFILE") != NULL;
-	for (i = 0; i < ARRAY_SIZE(providers); i++) {
-		buf_reset(&why);
-		r = providers[i].load(&cx, &got, &why);
-		if (r != CREDS_NONE)
-			break;
-		buf_addf(&tried, "%s%s: %s", tried.len ? "; " : "", providers[i].name,
-			 buf_str(&why));
-	}
+	r = creds_sync_resolve(c, &got, &name, &why, &tried);
 	buf_reset(err);
 	if (r == CREDS_REFUSED) {
-		buf_addf(err, "creds: %s: %s", providers[i].name, buf_str(&why));
+		buf_addf(err, "creds: %s: %s", name, buf_str(&why));
 		goto fail;
 	}
 	if (r == CREDS_NONE) {
 		buf_addf(err, "creds: no credentials found (%s)", buf_str(&tried));
 		goto fail;
 	}
-	aws_creds_clear(&c->current);
-	c->current = got;
-	c->current.source = providers[i].name;
-	memset(&got, 0, sizeof(got));
-	c->have = true;
+	creds_chain_set(c, &got, name);
 	rc = 0;
 fail:
 	aws_creds_clear(&got);
-	scan_clear(&cx.cred);
-	scan_clear(&cx.conf);
-	free(cx.cred_path);
-	free(cx.conf_path);
 	buf_free(&why);
 	buf_free(&tried);
 	return rc;

@@ -1,6 +1,7 @@
-/* test_creds.c - the credentials chain: environment, shared credentials and
- * config files with profiles, file secrecy, partial keys, and that no error
- * text ever holds a secret. */
+/* test_creds.c - the credentials chain's synchronous part: environment,
+ * shared credentials and config files with profiles, file secrecy, partial
+ * keys, and that no error text ever holds a secret. The HTTP sources are in
+ * test_creds_async.c, their parsers in test_creds_parse.c. */
 #include "creds.h"
 
 #include <fcntl.h>
@@ -415,6 +416,31 @@ static void test_clear(void)
 	aws_creds_clear(NULL);
 }
 
+/* creds_chain_load() runs the synchronous providers only: the HTTP sources
+ * (web identity, container, instance metadata) need creds_chain_start(). */
+static void test_sync_load_skips_http_sources(void)
+{
+	struct env env = {{{"HOME", "/nonexistent"},
+			   {"AWS_WEB_IDENTITY_TOKEN_FILE", "/nonexistent/token"},
+			   {"AWS_ROLE_ARN", "arn:aws:iam::1:role/r"},
+			   {"AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.0.0.1:9/creds"},
+			   {"AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:9"}}};
+	struct creds_env ce = {env_lookup, &env};
+	struct result r;
+
+	run(&env, &r, __LINE__);
+	CHECK_INT(r.rc, -1);
+	CHECK_STR(r.err, "creds: no credentials found (environment: AWS_ACCESS_KEY_ID and "
+			 "AWS_SECRET_ACCESS_KEY not set; shared-credentials-file: no file "
+			 "/nonexistent/.aws/credentials; shared-config-file: no file "
+			 "/nonexistent/.aws/config)");
+	/* Empty variables count as unset. */
+	env_set(&env, "AWS_PROFILE", "");
+	CHECK(creds_getenv(&ce, "AWS_PROFILE") == NULL);
+	CHECK_STR(creds_getenv(&ce, "AWS_ROLE_ARN"), "arn:aws:iam::1:role/r");
+	CHECK(creds_getenv(&ce, "AWS_NOT_SET") == NULL);
+}
+
 int main(void)
 {
 	test_environment();
@@ -423,5 +449,6 @@ int main(void)
 	test_reload_keeps_current();
 	test_profile_value();
 	test_clear();
+	test_sync_load_skips_http_sources();
 	return check_done("test_creds");
 }
