@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "imds.h"
 #include "log.h"
 #include "xml.h"
 
@@ -25,6 +26,81 @@ static int endpoint(struct app *a, enum aws_service svc, struct aws_endpoint *ep
 	return rc;
 }
 
+struct region_wait {
+	bool done;
+	char *region;
+	char *why;
+};
+
+static void on_imds_region(const char *region, const char *why, void *arg)
+{
+	struct region_wait *w = arg;
+
+	w->region = region ? xstrdup(region) : NULL;
+	w->why = why ? xstrdup(why) : NULL;
+	w->done = true;
+}
+
+/* Region from instance metadata when nothing else sets it (SPEC section 4;
+ * a region that is set but invalid stays an error): err already holds
+ * config's "region: not set" line; why instance metadata could not help is
+ * added to it. */
+static int region_from_imds(struct app *a, const struct creds_env *env, struct buf *err)
+{
+	struct imds *m = creds_chain_imds(a->creds);
+	struct region_wait w = {0};
+	char *profile_region = aws_profile_config_value(env, "region");
+	bool named = a->cfg.region || creds_getenv(env, "AWS_REGION") ||
+		     creds_getenv(env, "AWS_DEFAULT_REGION") || profile_region;
+
+	free(profile_region);
+	if (!m || named)
+		return -1;
+	imds_region(m, on_imds_region, &w);
+	app_wait(a, &w.done);
+	if (!w.region) {
+		buf_addf(err, "; instance metadata: %s", w.why);
+		free(w.why);
+		return -1;
+	}
+	log_info("region %s from instance metadata", w.region);
+	a->cfg.region = w.region;
+	return 0;
+}
+
+struct creds_wait {
+	bool done;
+	int rc;
+	char *err;
+};
+
+static void on_creds(int rc, const char *err, void *arg)
+{
+	struct creds_wait *w = arg;
+
+	w->rc = rc;
+	w->err = err ? xstrdup(err) : NULL;
+	w->done = true;
+}
+
+/* The whole chain, HTTP providers included, on the loop. */
+static int load_creds(struct app *a)
+{
+	char *sts = config_endpoint(&a->cfg, &a->src, AWS_STS);
+	struct creds_wait w = {0};
+
+	creds_chain_start(a->creds, sts, on_creds, &w);
+	app_wait(a, &w.done);
+	free(sts);
+	if (w.rc < 0) {
+		log_err("%s", w.err);
+		free(w.err);
+		return EXIT_FAILURE_RUNTIME;
+	}
+	log_debug("credentials from %s", creds_chain_current(a->creds)->source);
+	return 0;
+}
+
 int app_open(struct app *a)
 {
 	struct buf err;
@@ -33,6 +109,7 @@ int app_open(struct app *a)
 		.ca_file = a->cfg.ca_file,
 		.max_total_connections = a->cfg.max_inflight + a->cfg.pollers + 8,
 	};
+	struct creds_async_options co;
 	struct aws_client_options ao;
 	struct s3_options so;
 	int rc = EXIT_FAILURE_RUNTIME;
@@ -43,26 +120,28 @@ int app_open(struct app *a)
 		log_err("libcurl could not be initialised");
 		goto out;
 	}
-	if (config_resolve_region(&a->cfg, &a->src, &err) < 0) {
-		log_err("%s", buf_str(&err));
-		rc = EXIT_CONFIG;
-		goto out;
-	}
-	a->creds = creds_chain_new(&env);
-	buf_reset(&err);
-	if (creds_chain_load(a->creds, &err) < 0) {
-		log_err("%s", buf_str(&err));
-		goto out;
-	}
-	log_debug("credentials from %s", creds_chain_current(a->creds)->source);
-	if ((rc = endpoint(a, AWS_SQS, &a->sqs_ep)) || (rc = endpoint(a, AWS_S3, &a->s3_ep)))
-		goto out;
-	rc = EXIT_FAILURE_RUNTIME;
 	a->loop = loop_new();
 	if (!a->loop || !(a->http = http_new(a->loop, &ho))) {
 		log_err("cannot set up the event loop or the HTTP engine");
 		goto out;
 	}
+	a->creds = creds_chain_new(&env);
+	co = (struct creds_async_options){.loop = a->loop, .http = a->http,
+					  .ca_file = a->cfg.ca_file};
+	if (creds_chain_attach(a->creds, &co, &err) < 0) {
+		log_err("%s", buf_str(&err));
+		goto out;
+	}
+	if (config_resolve_region(&a->cfg, &a->src, &err) < 0 &&
+	    region_from_imds(a, &env, &err) < 0) {
+		log_err("%s", buf_str(&err));
+		rc = EXIT_CONFIG;
+		goto out;
+	}
+	if ((rc = load_creds(a)) != 0)
+		goto out;
+	if ((rc = endpoint(a, AWS_SQS, &a->sqs_ep)) || (rc = endpoint(a, AWS_S3, &a->s3_ep)))
+		goto out;
 	retry_init(&a->retry, NULL);
 	ao = (struct aws_client_options){.loop = a->loop, .http = a->http, .creds = a->creds,
 					 .region = a->cfg.region, .retry = &a->retry};
@@ -82,9 +161,9 @@ void app_close(struct app *a)
 	s3_free(a->s3);
 	sqs_free(a->sqs);
 	aws_client_free(a->aws);
+	creds_chain_free(a->creds); /* before the engine and the loop it uses */
 	http_free(a->http);
 	loop_free(a->loop);
-	creds_chain_free(a->creds);
 	aws_endpoint_free(&a->sqs_ep);
 	aws_endpoint_free(&a->s3_ep);
 	free(a->queue_url);
