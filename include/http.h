@@ -4,6 +4,7 @@
 #ifndef S3S_HTTP_H
 #define S3S_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,6 +29,9 @@ struct http_options {
 	const char *ca_file;     /* NULL: system bundle. TLS verification is always on. */
 	long connect_timeout_ms; /* default 5000 */
 	long max_host_connections; /* 0: unlimited; transfers beyond it queue for a connection */
+	/* Never use an http_proxy/https_proxy from the environment: for the
+	 * link-local metadata endpoints, whose answers carry credentials. */
+	bool no_proxy;
 	long max_total_connections; /* 0: unlimited. Also sizes the idle connection cache
 				      (CURLMOPT_MAXCONNECTS): this value, or 64 when 0 */
 };

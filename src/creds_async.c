@@ -313,6 +313,7 @@ int creds_chain_attach(struct creds_chain *c, const struct creds_async_options *
 	    .ca_file = opt->ca_file,
 	    .connect_timeout_ms = IMDS_CONNECT_TIMEOUT_MS,
 	    .max_total_connections = 4,
+	    .no_proxy = true, /* as the SDKs do for IMDS and the container endpoint */
 	};
 	struct creds_async *a = xcalloc(1, sizeof(*a));
 	struct buf why;

@@ -47,6 +47,7 @@ struct http {
 	bool dying;    /* http_free() ran while busy: released when they unwind */
 	bool global_init;
 	long connect_timeout_ms;
+	bool no_proxy;
 	char *ca_file;
 };
 
@@ -439,6 +440,7 @@ struct http_xfer *http_start(struct http *h, const struct http_request *req, htt
 	    curl_easy_setopt(x->easy, CURLOPT_CONNECTTIMEOUT_MS, h->connect_timeout_ms) !=
 		    CURLE_OK ||
 	    curl_easy_setopt(x->easy, CURLOPT_USERAGENT, "s3statusd/" S3S_VERSION) != CURLE_OK ||
+	    (h->no_proxy && curl_easy_setopt(x->easy, CURLOPT_NOPROXY, "*") != CURLE_OK) ||
 	    curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->hdrs) != CURLE_OK ||
 	    curl_easy_setopt(x->easy, CURLOPT_HEADERFUNCTION, on_header) != CURLE_OK ||
 	    curl_easy_setopt(x->easy, CURLOPT_HEADERDATA, (void *)x) != CURLE_OK ||
@@ -531,6 +533,7 @@ struct http *http_new(struct loop *l, const struct http_options *opt)
 		h->connect_timeout_ms = opt->connect_timeout_ms;
 	if (opt && opt->ca_file)
 		h->ca_file = xstrdup(opt->ca_file);
+	h->no_proxy = opt && opt->no_proxy;
 	if (opt && opt->max_total_connections > 0)
 		maxconn = opt->max_total_connections;
 	h->timer = loop_timer_new(l, on_timer, h);
