@@ -23,7 +23,9 @@ const { values: a } = parseArgs({
 const conc = Number(a.concurrency);
 const sqs = new SQSClient({
   region: a.region, endpoint: a.endpoint,
-  requestHandler: new NodeHttpHandler({ httpAgent: new http.Agent({ keepAlive: true, maxSockets: conc }) }),
+  requestHandler: new NodeHttpHandler({
+    httpAgent: new http.Agent({ keepAlive: true, maxSockets: conc }),
+  }),
 });
 const bodies = readFileSync(a.bodies, "utf8").split("\n").filter((l) => l.length);
 const ids = new Array(bodies.length);
@@ -34,9 +36,12 @@ async function sender() {
     const start = next;
     if (start >= bodies.length) return;
     next += 10;
-    const entries = bodies.slice(start, start + 10).map((b, i) => ({ Id: `m${start + i}`, MessageBody: b }));
+    const entries = bodies.slice(start, start + 10)
+      .map((b, i) => ({ Id: `m${start + i}`, MessageBody: b }));
     for (let attempt = 1; ; attempt++) {
-      const r = await sqs.send(new SendMessageBatchCommand({ QueueUrl: a["queue-url"], Entries: entries }));
+      const r = await sqs.send(new SendMessageBatchCommand({
+        QueueUrl: a["queue-url"], Entries: entries,
+      }));
       if (r.Failed?.length) {
         if (attempt >= 5) throw new Error(`SendMessageBatch failed: ${JSON.stringify(r.Failed)}`);
         continue; // the emulator answers all or nothing; resend the whole batch

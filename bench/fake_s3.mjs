@@ -11,7 +11,10 @@ import http from "node:http";
 import { parseArgs } from "node:util";
 
 const { values: a } = parseArgs({
-  options: { port: { type: "string", default: "0" }, "delay-ms": { type: "string", default: "50" } },
+  options: {
+    port: { type: "string", default: "0" },
+    "delay-ms": { type: "string", default: "50" },
+  },
 });
 const delay = Number(a["delay-ms"]);
 let puts = 0, bytes = 0, concurrent = 0, maxConcurrent = 0;

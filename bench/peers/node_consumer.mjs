@@ -20,7 +20,9 @@ import { createRequire } from "node:module";
 
 // Resolve the SDK from NODE_PATH (ES module imports ignore it, require() does not).
 const require = createRequire(import.meta.url);
-const { SQSClient, ReceiveMessageCommand, DeleteMessageBatchCommand } = require("@aws-sdk/client-sqs");
+const {
+  SQSClient, ReceiveMessageCommand, DeleteMessageBatchCommand,
+} = require("@aws-sdk/client-sqs");
 const { S3Client, PutObjectCommand } = require("@aws-sdk/client-s3");
 const { NodeHttpHandler } = require("@smithy/node-http-handler");
 
@@ -98,14 +100,20 @@ function build(m) {
   } catch (e) {
     throw new Invalid(`not JSON: ${e.message}`);
   }
-  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) throw new Invalid("not an object");
+  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) {
+    throw new Invalid("not an object");
+  }
   if (!COMMANDS.has(doc.command)) throw new Invalid("unknown command");
   const batch = ident(doc, "batch_id", "batch-id", true);
   let task = ident(doc, "task_id", "task-id", doc.command === "add-task-status");
   if (doc.command === "add-batch-status") task = null;
-  if (typeof doc.status !== "string" || !STATUSES.has(doc.status.toLowerCase())) throw new Invalid("bad status");
+  if (typeof doc.status !== "string" || !STATUSES.has(doc.status.toLowerCase())) {
+    throw new Invalid("bad status");
+  }
   const status = doc.status.toLowerCase();
-  const eventMs = doc.event_time !== undefined ? Date.parse(doc.event_time) : Number(m.Attributes.SentTimestamp);
+  const eventMs = doc.event_time !== undefined
+    ? Date.parse(doc.event_time)
+    : Number(m.Attributes?.SentTimestamp);
   if (!Number.isFinite(eventMs)) throw new Invalid("bad event_time");
   const tail = `${stamp(eventMs)}_${m.MessageId}.json`;
   const key = task === null
@@ -140,13 +148,14 @@ async function worker() {
         const { key, body } = build(m);
         await s3.send(new PutObjectCommand({
           Bucket: a.bucket, Key: key, Body: body, ContentType: "application/json",
-          ...(process.env.BENCH_NODE_CHECKSUM === "default" ? {} : { ChecksumAlgorithm: "SHA256" }),
+          ChecksumAlgorithm: "SHA256",
         }));
         return m;
       } catch (e) {
         if (e instanceof Invalid) counts.invalid++;
         else counts.failed++;
-        console.error(`message ${m.MessageId}: ${e instanceof Invalid ? "invalid" : "put failed"}: ${e.message}`);
+        const what = e instanceof Invalid ? "invalid" : "put failed";
+        console.error(`message ${m.MessageId}: ${what}: ${e.message}`);
         return null;
       }
     }));
