@@ -1,5 +1,5 @@
 /* pipeline.c - each SQS message is a small state machine driven only by
- * request completions and timers; msg_enter() is the one place its state
+ * request completions and timers; pl_msg_enter() is the one place its state
  * changes, so "delete only after the PUT succeeded" is visible here:
  *
  *   RECEIVED -> WRITING [-> SUMMARIZING] [-> ANSWERING] -> DELETE_WAIT -> DELETING -> DONE
@@ -11,7 +11,7 @@
  * Functions task token: SendTaskSuccess, or SendTaskFailure after a dead letter.)
  *   any state, on stop after shutdown_timeout -> RELEASING (visibility 0)
  */
-#include "pipeline.h"
+#include "pipeline_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,31 +20,7 @@
 #include "layout.h"
 #include "log.h"
 #include "message.h"
-#include "status_query.h"
 
-#define BATCH_MAX 10
-#define DELETE_LINGER_MS 5
-#define DELETE_MAX_TRIES 5
-#define HEARTBEAT_MIN_MS 500
-#define MAX_VISIBILITY_S (12 * 3600)
-#define PARK_BASE_MS 1000
-#define RECEIVE_BACKOFF_BASE_MS 500
-#define MSGMAP_BUCKETS 1024
-
-enum msg_state {
-	MS_RECEIVED,
-	MS_WRITING,
-	MS_SUMMARIZING,
-	MS_QUERYING,
-	MS_ANSWERING,
-	MS_DEAD_LETTERING,
-	MS_DELETE_WAIT,
-	MS_DELETING,
-	MS_DELETE_RETRY,
-	MS_RELEASE_WAIT,
-	MS_RELEASING,
-	MS_DONE,
-};
 
 static const char *const state_names[] = {
 	[MS_RECEIVED] = "received",       [MS_WRITING] = "writing",
@@ -55,84 +31,6 @@ static const char *const state_names[] = {
 	[MS_RELEASE_WAIT] = "release-wait",
 	[MS_RELEASING] = "releasing",     [MS_DONE] = "done",
 };
-
-struct msg {
-	struct pipeline *p;
-	enum msg_state state;
-	struct sqs_message sm;
-	struct status_msg st;
-	struct buf key, body;
-	char *error_code; /* dead-letter code */
-	char *reason;     /* dead-letter reason or last failure */
-	struct s3_op *put;
-	struct sqs_op *send;
-	struct summary_wait *sw;      /* summary.json write that must include it */
-	struct status_query *query;   /* get-status lookup */
-	struct sfn_op *sfn;           /* SendTaskSuccess / SendTaskFailure */
-	struct sfn_op *sfn_heartbeat; /* SendTaskHeartbeat on a retry */
-	bool token_dead;              /* Step Functions said the task is gone */
-	struct loop_timer *heartbeat;
-	int64_t received_mono;  /* when this copy was received */
-	int64_t first_wall_ms;  /* first receive, for the 12-hour visibility limit */
-	int release_visibility; /* seconds, for RELEASING */
-	int delete_tries;
-	bool heartbeat_inflight;
-	char batch_id[24]; /* id inside the batch currently carrying it */
-	struct msg *next, *prev;     /* all in-flight messages */
-	struct msg *qnext;           /* delete / release / heartbeat queues */
-	struct msgq *inq;            /* the queue it is in, NULL when none */
-	struct msg *hnext;           /* message-id hash chain */
-};
-
-struct msgq {
-	struct msg *head, *tail;
-	size_t n;
-};
-
-struct poller {
-	struct pipeline *p;
-	struct sqs_op *op;
-	struct loop_timer *backoff;
-	int reserved; /* messages asked for */
-};
-
-struct parked {
-	char *message_id;
-	int64_t due_ms;
-};
-
-/* A parked message not seen again this long after it was due has been taken
- * by another consumer (or expired): --drain stops waiting for it. */
-#define PARKED_GRACE_MS 30000
-
-struct pipeline {
-	struct pipeline_options o;
-	const struct config *cfg;
-	struct loop *loop;
-	struct msg *msgs; /* doubly linked */
-	struct msg *map[MSGMAP_BUCKETS];
-	struct msgq deletes, releases, heartbeats;
-	struct loop_timer *flush_timer;
-	struct loop_timer *shutdown_timer;
-	struct poller *pollers;
-	unsigned npollers;
-	unsigned batches_inflight; /* delete / visibility batches */
-	unsigned inflight;
-	uint64_t batch_seq;
-	int receive_failures;
-	int empty_streak;
-	/* Messages this process parked, with the time (monotonic ms) by which
-	 * they should be visible again: --drain waits for them to come back. */
-	struct parked *parked;
-	size_t nparked, parked_cap;
-	bool started, stopping, finished, shutdown_expired;
-	struct msg_rules rules;
-	struct pipeline_stats stats;
-};
-
-static void msg_enter(struct msg *m, enum msg_state s);
-static void poll_more(struct pipeline *p);
-static void check_finished(struct pipeline *p);
 
 /* ---- message bookkeeping ------------------------------------------------ */
 
@@ -145,7 +43,7 @@ static unsigned hash_id(const char *s)
 	return h % MSGMAP_BUCKETS;
 }
 
-static struct msg *msg_find(struct pipeline *p, const char *id)
+struct msg *pl_msg_find(struct pipeline *p, const char *id)
 {
 	struct msg *m;
 
@@ -191,72 +89,6 @@ static bool drained(struct pipeline *p)
 	return p->nparked == 0;
 }
 
-static void q_push(struct msgq *q, struct msg *m)
-{
-	m->qnext = NULL;
-	m->inq = q;
-	if (q->tail)
-		q->tail->qnext = m;
-	else
-		q->head = m;
-	q->tail = m;
-	q->n++;
-}
-
-static struct msg *q_pop(struct msgq *q)
-{
-	struct msg *m = q->head;
-
-	if (!m)
-		return NULL;
-	q->head = m->qnext;
-	if (!q->head)
-		q->tail = NULL;
-	q->n--;
-	m->qnext = NULL;
-	m->inq = NULL;
-	return m;
-}
-
-static void q_remove(struct msgq *q, struct msg *m)
-{
-	struct msg **pp;
-
-	for (pp = &q->head; *pp; pp = &(*pp)->qnext) {
-		if (*pp == m) {
-			*pp = m->qnext;
-			if (q->tail == m) {
-				struct msg *t = q->head;
-				while (t && t->qnext)
-					t = t->qnext;
-				q->tail = t;
-			}
-			q->n--;
-			m->qnext = NULL;
-			m->inq = NULL;
-			return;
-		}
-	}
-}
-
-static void on_heartbeat(struct loop *l, void *arg);
-
-/* States in which a request for the message is under way: its visibility is
- * kept extended, and a stop that runs out of time gives it back. */
-static bool msg_working(const struct msg *m)
-{
-	switch (m->state) {
-	case MS_RECEIVED:
-	case MS_WRITING:
-	case MS_SUMMARIZING:
-	case MS_QUERYING:
-	case MS_ANSWERING:
-	case MS_DEAD_LETTERING:
-		return true;
-	default:
-		return false;
-	}
-}
 
 static struct msg *msg_new(struct pipeline *p, struct sqs_message *sm)
 {
@@ -270,7 +102,7 @@ static struct msg *msg_new(struct pipeline *p, struct sqs_message *sm)
 	buf_init(&m->body, 0);
 	m->received_mono = loop_now(p->loop);
 	m->first_wall_ms = m->sm.first_receive_ms ? m->sm.first_receive_ms : clock_wall_ms();
-	m->heartbeat = loop_timer_new(p->loop, on_heartbeat, m);
+	m->heartbeat = loop_timer_new(p->loop, pl_on_heartbeat, m);
 	m->next = p->msgs;
 	if (p->msgs)
 		p->msgs->prev = m;
@@ -295,7 +127,7 @@ static void msg_free(struct msg *m)
 	if (m->next)
 		m->next->prev = m->prev;
 	if (m->inq)
-		q_remove(m->inq, m);
+		pl_q_remove(m->inq, m);
 	for (pp = &p->map[hash_id(m->sm.message_id)]; *pp; pp = &(*pp)->hnext) {
 		if (*pp == m) {
 			*pp = m->hnext;
@@ -320,7 +152,7 @@ static void msg_free(struct msg *m)
 	p->stats.inflight = p->inflight;
 }
 
-static void set_reason(struct msg *m, const char *code, const char *reason)
+void pl_set_reason(struct msg *m, const char *code, const char *reason)
 {
 	struct pipeline_stats *st = &m->p->stats;
 
@@ -333,202 +165,13 @@ static void set_reason(struct msg *m, const char *code, const char *reason)
 	snprintf(st->last_error, sizeof(st->last_error), "%s", reason);
 }
 
-/* ---- heartbeats --------------------------------------------------------- */
-
-static int64_t heartbeat_period_ms(const struct pipeline *p)
-{
-	int64_t ms = p->cfg->visibility_timeout * 1000 / 2;
-
-	return ms < HEARTBEAT_MIN_MS ? HEARTBEAT_MIN_MS : ms;
-}
-
-/* The visibility to ask for now, never past 12 hours after the first receive. */
-static int heartbeat_extension_s(const struct msg *m)
-{
-	int64_t vis = m->p->cfg->visibility_timeout;
-	int64_t used = (clock_wall_ms() - m->first_wall_ms) / 1000;
-	int64_t left = MAX_VISIBILITY_S - used;
-
-	if (vis < 1)
-		vis = 1;
-	if (left < vis)
-		vis = left;
-	return vis < 0 ? 0 : (int)vis;
-}
-
-static void schedule_flush(struct pipeline *p);
-
-static void on_heartbeat(struct loop *l, void *arg)
-{
-	struct msg *m = arg;
-
-	(void)l;
-	/* The same timer paces delete retries: no heartbeat is due once stored. */
-	if (m->state == MS_DELETE_RETRY) {
-		msg_enter(m, MS_DELETE_WAIT);
-		return;
-	}
-	if (!msg_working(m))
-		return;
-	if (m->heartbeat_inflight || heartbeat_extension_s(m) <= 0)
-		return;
-	m->heartbeat_inflight = true;
-	q_push(&m->p->heartbeats, m);
-	schedule_flush(m->p);
-}
-
-/* ---- batches: deletes, releases, heartbeats ------------------------------ */
-
-struct batch_ctx {
-	struct pipeline *p;
-	enum { B_DELETE, B_RELEASE, B_HEARTBEAT } kind;
-	struct msg *m[BATCH_MAX];
-	size_t n;
-	/* the message id each entry carried, to find it again safely */
-	char *ids[BATCH_MAX];
-};
-
-static struct msg *batch_msg(struct batch_ctx *b, size_t i)
-{
-	/* The message may have finished meanwhile (freed): look it up again. */
-	struct msg *m = msg_find(b->p, b->ids[i]);
-
-	return m == b->m[i] ? m : NULL;
-}
-
-static void on_batch_done(struct sqs_result *r, void *arg)
-{
-	struct batch_ctx *b = arg;
-	struct pipeline *p = b->p;
-	size_t i;
-
-	p->batches_inflight--;
-	for (i = 0; i < b->n; i++) {
-		struct msg *m = batch_msg(b, i);
-		const struct sqs_entry_result *e = i < r->nentries ? &r->entries[i] : NULL;
-		bool ok = e && e->ok;
-		bool gone = e && !e->ok && sqs_code_is_gone(e->code);
-
-		free(b->ids[i]);
-		if (!m)
-			continue;
-		switch (b->kind) {
-		case B_DELETE:
-			if (ok || gone) {
-				if (gone)
-					log_info("message %s: delete answered %s; the message is already gone or was received again",
-						 m->sm.message_id, e->code);
-				p->stats.deleted++;
-				metrics_histogram_observe_ms(&p->stats.receive_to_delete,
-							     loop_now(p->loop) - m->received_mono);
-				msg_enter(m, MS_DONE);
-			} else if (++m->delete_tries >= DELETE_MAX_TRIES) {
-				/* Stored already: if it reappears it is stored again
-				 * under the same key with the same content. */
-				log_warn("message %s: delete failed %d times (%s); it will be redelivered and rewritten",
-					 m->sm.message_id, m->delete_tries, e ? e->code : "?");
-				msg_enter(m, MS_DONE);
-			} else {
-				int64_t delay = retry_backoff_ms(p->o.retry, m->delete_tries);
-
-				log_info("message %s: delete failed (%s), retrying in %lld ms",
-					 m->sm.message_id, e ? e->code : "?", (long long)delay);
-				msg_enter(m, MS_DELETE_RETRY);
-				loop_timer_arm(m->heartbeat, delay);
-			}
-			break;
-		case B_RELEASE:
-			if (!ok && !gone)
-				log_warn("message %s: could not change its visibility (%s); it reappears after its timeout",
-					 m->sm.message_id, e ? e->code : "?");
-			p->stats.released++;
-			msg_enter(m, MS_DONE);
-			break;
-		case B_HEARTBEAT:
-			m->heartbeat_inflight = false;
-			if (!ok && !gone)
-				log_warn("message %s: visibility heartbeat failed (%s)", m->sm.message_id,
-					 e ? e->code : "?");
-			if (msg_working(m))
-				loop_timer_arm(m->heartbeat, heartbeat_period_ms(p));
-			break;
-		}
-	}
-	free(b);
-	check_finished(p);
-	poll_more(p);
-}
-
-static void send_batch(struct pipeline *p, struct msgq *q, int kind)
-{
-	struct sqs_batch_entry e[BATCH_MAX];
-	struct batch_ctx *b;
-	struct msg *m;
-
-	while (q->n > 0) {
-		b = xcalloc(1, sizeof(*b));
-		b->p = p;
-		b->kind = kind;
-		while (b->n < BATCH_MAX && (m = q_pop(q)) != NULL) {
-			/* Entry ids are unique per request even when one message
-			 * was received twice: they come from a counter. */
-			snprintf(m->batch_id, sizeof(m->batch_id), "e%llu",
-				 (unsigned long long)++p->batch_seq);
-			e[b->n] = (struct sqs_batch_entry){
-				.id = m->batch_id,
-				.receipt_handle = m->sm.receipt_handle,
-				.visibility_timeout = kind == B_RELEASE ? m->release_visibility
-						      : heartbeat_extension_s(m),
-			};
-			b->m[b->n] = m;
-			b->ids[b->n] = xstrdup(m->sm.message_id);
-			if (kind == B_DELETE)
-				msg_enter(m, MS_DELETING);
-			else if (kind == B_RELEASE)
-				msg_enter(m, MS_RELEASING);
-			b->n++;
-		}
-		p->batches_inflight++;
-		if (kind == B_DELETE)
-			sqs_delete_batch(p->o.sqs, p->o.queue_url, e, b->n, on_batch_done, b);
-		else
-			sqs_change_visibility_batch(p->o.sqs, p->o.queue_url, e, b->n,
-						    on_batch_done, b);
-	}
-}
-
-static void flush_batches(struct pipeline *p)
-{
-	send_batch(p, &p->deletes, B_DELETE);
-	send_batch(p, &p->releases, B_RELEASE);
-	send_batch(p, &p->heartbeats, B_HEARTBEAT);
-}
-
-static void on_flush(struct loop *l, void *arg)
-{
-	(void)l;
-	flush_batches(arg);
-}
-
-static void schedule_flush(struct pipeline *p)
-{
-	if (p->deletes.n >= BATCH_MAX || p->releases.n >= BATCH_MAX ||
-	    p->heartbeats.n >= BATCH_MAX || p->stopping) {
-		loop_timer_arm(p->flush_timer, 0);
-		return;
-	}
-	if (!loop_timer_armed(p->flush_timer))
-		loop_timer_arm(p->flush_timer, DELETE_LINGER_MS);
-}
-
 /* ---- writing ------------------------------------------------------------ */
 
-static void start_dead_letter(struct msg *m);
 
 /* Park a message whose write failed: hide it for a backoff that grows with
  * its receive count, so S3 is not hammered and the next try is a fresh
  * receive (which counts toward max_receives). */
-static void park(struct msg *m)
+void pl_park(struct msg *m)
 {
 	struct pipeline *p = m->p;
 	int64_t ceil = PARK_BASE_MS, delay;
@@ -548,30 +191,29 @@ static void park(struct msg *m)
 	log_warn("message %s: %s; parked for %d s (receive %lld of %lld)", m->sm.message_id,
 		 m->reason, m->release_visibility, (long long)m->sm.receive_count,
 		 (long long)p->cfg->max_receives);
-	msg_enter(m, MS_RELEASE_WAIT);
+	pl_msg_enter(m, MS_RELEASE_WAIT);
 }
 
 /* A step after the decode failed (PUT, summary, Step Functions, query): the
  * message goes to the dead letters once it has been received max_receives
  * times, else it is parked for another try. */
-static void give_up_or_park(struct msg *m, const char *code, const char *what)
+void pl_give_up_or_park(struct msg *m, const char *code, const char *what)
 {
 	struct pipeline *p = m->p;
 	struct buf reason;
 
 	if (m->sm.receive_count < p->cfg->max_receives) {
-		park(m);
+		pl_park(m);
 		return;
 	}
 	buf_init(&reason, 1024);
 	buf_addf(&reason, "%s failed on receive %lld of %lld: %s", what,
 		 (long long)m->sm.receive_count, (long long)p->cfg->max_receives, m->reason);
-	set_reason(m, code, buf_str(&reason));
+	pl_set_reason(m, code, buf_str(&reason));
 	buf_free(&reason);
-	start_dead_letter(m);
+	pl_start_dead_letter(m);
 }
 
-static void after_stored(struct msg *m);
 
 static void on_put_done(struct s3_result *r, void *arg)
 {
@@ -583,167 +225,19 @@ static void on_put_done(struct s3_result *r, void *arg)
 	if (r->resp->ok) {
 		p->stats.stored++;
 		log_debug("message %s: stored %s", m->sm.message_id, buf_str(&m->key));
-		after_stored(m);
+		pl_after_stored(m);
 		return;
 	}
 	p->stats.put_failures++;
 	why = aws_error_describe(&r->resp->err);
-	set_reason(m, NULL, why);
+	pl_set_reason(m, NULL, why);
 	free(why);
 	if (r->resp->err.cls == ERR_FATAL)
 		log_err("message %s: S3 PutObject to s3://%s/%s refused: %s", m->sm.message_id,
 			p->cfg->bucket, buf_str(&m->key), m->reason);
 	if (m->sm.receive_count < p->cfg->max_receives)
 		metrics_labeled_inc(&p->stats.retries_by_code, r->resp->err.code);
-	give_up_or_park(m, "S3Error", "S3 PutObject");
-}
-
-/* ---- summary.json and Step Functions answers ----------------------------- */
-
-static void on_sfn_answered(struct sfn_result *r, void *arg)
-{
-	struct msg *m = arg;
-	char *why;
-
-	m->sfn = NULL;
-	if (r->outcome == SFN_OK) {
-		msg_enter(m, MS_DELETE_WAIT);
-		return;
-	}
-	why = aws_error_describe(&r->resp->err);
-	if (r->outcome == SFN_FINAL || m->error_code) {
-		/* The task timed out or the token is unknown (final), or this was
-		 * the SendTaskFailure of a dead letter that is stored already:
-		 * logged, never retried. */
-		log_warn("message %s: Step Functions answer not delivered (%s); not retried",
-			 m->sm.message_id, why);
-		free(why);
-		msg_enter(m, MS_DELETE_WAIT);
-		return;
-	}
-	set_reason(m, NULL, why);
-	free(why);
-	give_up_or_park(m, "StepFunctionsError", "Step Functions SendTaskSuccess");
-}
-
-/* Send the Step Functions answer with output, then delete. */
-static void answer(struct msg *m, const char *output, size_t len)
-{
-	struct pipeline *p = m->p;
-	const char *bad;
-
-	if (!m->st.task_token || m->token_dead || !p->o.sfn) {
-		msg_enter(m, MS_DELETE_WAIT);
-		return;
-	}
-	if ((bad = sfn_check_token(m->st.task_token)) || (bad = sfn_check_output(output, len))) {
-		log_warn("message %s: cannot answer Step Functions: %s", m->sm.message_id, bad);
-		msg_enter(m, MS_DELETE_WAIT);
-		return;
-	}
-	msg_enter(m, MS_ANSWERING);
-	m->sfn = sfn_task_success(p->o.sfn, m->st.task_token, output, len, on_sfn_answered, m);
-}
-
-static void answer_stored(struct msg *m)
-{
-	struct buf out;
-
-	buf_init(&out, SFN_MAX_OUTPUT);
-	sfn_success_output(&out, buf_str(&m->key), m->st.status, m->st.batch_id, m->st.task_id);
-	answer(m, buf_str(&out), out.len);
-	buf_free(&out);
-}
-
-static void on_summary_done(void *arg, bool ok, const char *error)
-{
-	struct msg *m = arg;
-	char *why;
-
-	m->sw = NULL;
-	if (ok) {
-		answer_stored(m);
-		return;
-	}
-	why = xasprintf("summary.json update failed: %s", error ? error : "unknown error");
-	set_reason(m, NULL, why);
-	free(why);
-	give_up_or_park(m, "S3Error", "summary.json update");
-}
-
-/* The record is stored: fold it into summary.json, answer Step Functions,
- * and only then delete. */
-static void after_stored(struct msg *m)
-{
-	struct pipeline *p = m->p;
-
-	if (p->o.summary) {
-		m->sw = summary_updater_add(p->o.summary, &m->st, m->sm.message_id, on_summary_done,
-					    m);
-		if (m->sw) {
-			msg_enter(m, MS_SUMMARIZING);
-			return;
-		}
-	}
-	answer_stored(m);
-}
-
-static void on_query_done(struct status_answer *a, void *arg)
-{
-	struct msg *m = arg;
-	struct buf out;
-
-	m->query = NULL;
-	if (!a->ok) {
-		set_reason(m, NULL, a->error ? a->error : "status lookup failed");
-		give_up_or_park(m, "S3Error", "get-status lookup");
-		return;
-	}
-	buf_init(&out, SFN_MAX_OUTPUT);
-	if (status_answer_json(&out, m->st.batch_id, m->st.task_id, a) < 0) {
-		buf_free(&out);
-		set_reason(m, "TooLarge", "the get-status answer exceeds the Step Functions output limit");
-		start_dead_letter(m);
-		return;
-	}
-	answer(m, buf_str(&out), out.len);
-	buf_free(&out);
-}
-
-/* get-status: read the current state from S3 and answer the task token.
- * Without a token nobody is waiting for the answer. */
-static void start_query(struct msg *m)
-{
-	struct pipeline *p = m->p;
-	struct status_query_params qp = {
-		.s3 = p->o.s3, .bucket = p->cfg->bucket, .prefix = p->cfg->prefix,
-		.batch_id = m->st.batch_id, .task_id = m->st.task_id,
-	};
-
-	if (!m->st.task_token) {
-		log_info("message %s: get-status without a task token has nobody to answer; deleting",
-			 m->sm.message_id);
-		msg_enter(m, MS_DELETE_WAIT);
-		return;
-	}
-	msg_enter(m, MS_QUERYING);
-	m->query = status_query_start(&qp, on_query_done, m);
-	if (!m->query) {
-		set_reason(m, "InvalidField", "the identifiers cannot form an S3 key");
-		start_dead_letter(m);
-	}
-}
-
-static void on_sfn_heartbeat(struct sfn_result *r, void *arg)
-{
-	struct msg *m = arg;
-
-	m->sfn_heartbeat = NULL;
-	if (r->outcome == SFN_FINAL) {
-		log_warn("message %s: Step Functions task is gone (%s); it will not be answered",
-			 m->sm.message_id, r->resp->err.code ? r->resp->err.code : "?");
-		m->token_dead = true;
-	}
+	pl_give_up_or_park(m, "S3Error", "S3 PutObject");
 }
 
 static void start_put(struct msg *m)
@@ -756,7 +250,7 @@ static void start_put(struct msg *m)
 		.len = m->body.len,
 	};
 
-	msg_enter(m, MS_WRITING);
+	pl_msg_enter(m, MS_WRITING);
 	m->put = s3_put_object(p->o.s3, &put, on_put_done, m);
 }
 
@@ -776,13 +270,13 @@ static void dead_letter_done(struct msg *m, bool ok, const char *err)
 			/* The waiting state machine learns why; the outcome of this
 			 * call does not hold the message back (its dead letter is
 			 * stored). */
-			msg_enter(m, MS_ANSWERING);
+			pl_msg_enter(m, MS_ANSWERING);
 			m->sfn = sfn_task_failure(p->o.sfn, m->st.task_token, m->error_code,
-						  m->reason, on_sfn_answered, m);
+						  m->reason, pl_on_sfn_answered, m);
 			if (m->sfn)
 				return;
 		}
-		msg_enter(m, MS_DELETE_WAIT);
+		pl_msg_enter(m, MS_DELETE_WAIT);
 		return;
 	}
 	/* The dead letter could not be stored: keep the message in the queue. */
@@ -790,7 +284,7 @@ static void dead_letter_done(struct msg *m, bool ok, const char *err)
 		m->sm.message_id, err);
 	free(m->reason);
 	m->reason = xasprintf("dead letter not stored: %s", err);
-	park(m);
+	pl_park(m);
 }
 
 static void on_dl_put(struct s3_result *r, void *arg)
@@ -856,12 +350,12 @@ static void on_dlq_sent(struct sqs_result *r, void *arg)
 	free(why);
 }
 
-static void start_dead_letter(struct msg *m)
+void pl_start_dead_letter(struct msg *m)
 {
 	struct pipeline *p = m->p;
 	char count[24];
 
-	msg_enter(m, MS_DEAD_LETTERING);
+	pl_msg_enter(m, MS_DEAD_LETTERING);
 	snprintf(count, sizeof(count), "%lld", (long long)m->sm.receive_count);
 	if (p->o.dlq_url) {
 		const struct sqs_attr attrs[] = {
@@ -882,7 +376,7 @@ static void start_dead_letter(struct msg *m)
 
 static void handle_message(struct pipeline *p, struct sqs_message *sm)
 {
-	struct msg *m = msg_find(p, sm->message_id);
+	struct msg *m = pl_msg_find(p, sm->message_id);
 	struct buf reason;
 	enum msg_error e;
 	struct record_meta meta;
@@ -905,22 +399,22 @@ static void handle_message(struct pipeline *p, struct sqs_message *sm)
 		return;
 	}
 	m = msg_new(p, sm);
-	loop_timer_arm(m->heartbeat, heartbeat_period_ms(p));
+	loop_timer_arm(m->heartbeat, pl_heartbeat_period_ms(p));
 	buf_init(&reason, 512);
 	e = msg_decode(m->sm.body, m->sm.body_len, m->sm.sent_ms, &p->rules, &m->st, &reason);
 	if (e != MSG_OK) {
-		set_reason(m, msg_error_code(e), buf_str(&reason));
+		pl_set_reason(m, msg_error_code(e), buf_str(&reason));
 		buf_free(&reason);
-		start_dead_letter(m);
+		pl_start_dead_letter(m);
 		return;
 	}
 	buf_free(&reason);
 	if (m->st.task_token && m->sm.receive_count > 1 && p->o.sfn &&
 	    !sfn_check_token(m->st.task_token))
 		/* A retry: tell the waiting state machine we are still on it. */
-		m->sfn_heartbeat = sfn_task_heartbeat(p->o.sfn, m->st.task_token, on_sfn_heartbeat, m);
+		m->sfn_heartbeat = sfn_task_heartbeat(p->o.sfn, m->st.task_token, pl_on_sfn_heartbeat, m);
 	if (m->st.command == CMD_GET_STATUS) {
-		start_query(m);
+		pl_start_query(m);
 		return;
 	}
 	meta = (struct record_meta){
@@ -930,14 +424,14 @@ static void handle_message(struct pipeline *p, struct sqs_message *sm)
 		.recorded_at_ms = clock_wall_ms(),
 	};
 	if (layout_record_key(&m->key, p->cfg->prefix, &m->st, m->sm.message_id) < 0) {
-		set_reason(m, "InvalidField", "the object key would exceed 1024 bytes");
-		start_dead_letter(m);
+		pl_set_reason(m, "InvalidField", "the object key would exceed 1024 bytes");
+		pl_start_dead_letter(m);
 		return;
 	}
 	if (layout_record_body(&m->body, &m->st, &meta,
 			       p->cfg->record_format == RECORD_FORMAT_PAYLOAD) < 0) {
-		set_reason(m, "TooLarge", "the record is too large");
-		start_dead_letter(m);
+		pl_set_reason(m, "TooLarge", "the record is too large");
+		pl_start_dead_letter(m);
 		return;
 	}
 	start_put(m);
@@ -981,7 +475,7 @@ static void on_received(struct sqs_result *r, void *arg)
 		free(why);
 		if (!p->stopping)
 			loop_timer_arm(pl->backoff, delay);
-		check_finished(p);
+		pl_check_finished(p);
 		return;
 	}
 	p->receive_failures = 0;
@@ -991,8 +485,8 @@ static void on_received(struct sqs_result *r, void *arg)
 		p->empty_streak = 0;
 	for (i = 0; i < r->nmessages; i++)
 		handle_message(p, &r->messages[i]);
-	check_finished(p);
-	poll_more(p);
+	pl_check_finished(p);
+	pl_poll_more(p);
 }
 
 static unsigned reserved_total(const struct pipeline *p)
@@ -1030,7 +524,7 @@ static void start_poll(struct poller *pl)
 	pl->op = sqs_receive(p->o.sqs, &rp, on_received, pl);
 }
 
-static void poll_more(struct pipeline *p)
+void pl_poll_more(struct pipeline *p)
 {
 	unsigned i;
 
@@ -1040,32 +534,32 @@ static void poll_more(struct pipeline *p)
 
 /* ---- the state machine -------------------------------------------------- */
 
-static void msg_enter(struct msg *m, enum msg_state s)
+void pl_msg_enter(struct msg *m, enum msg_state s)
 {
 	struct pipeline *p = m->p;
 
 	log_debug("message %s: %s -> %s", m->sm.message_id, state_names[m->state], state_names[s]);
 	m->state = s;
 	if ((s == MS_DELETE_WAIT || s == MS_RELEASE_WAIT) && m->inq == &p->heartbeats) {
-		q_remove(&p->heartbeats, m);
+		pl_q_remove(&p->heartbeats, m);
 		m->heartbeat_inflight = false;
 	}
 	switch (s) {
 	case MS_DELETE_WAIT:
 		/* Stored (or dead-lettered): no more heartbeats, delete next. */
 		loop_timer_cancel(m->heartbeat);
-		q_push(&p->deletes, m);
-		schedule_flush(p);
+		pl_q_push(&p->deletes, m);
+		pl_schedule_flush(p);
 		break;
 	case MS_RELEASE_WAIT:
 		loop_timer_cancel(m->heartbeat);
-		q_push(&p->releases, m);
-		schedule_flush(p);
+		pl_q_push(&p->releases, m);
+		pl_schedule_flush(p);
 		break;
 	case MS_DONE:
 		msg_free(m);
-		check_finished(p);
-		poll_more(p);
+		pl_check_finished(p);
+		pl_poll_more(p);
 		break;
 	default:
 		break;
@@ -1098,7 +592,7 @@ static void finish(struct pipeline *p)
 		p->o.on_finished(p->o.arg);
 }
 
-static void check_finished(struct pipeline *p)
+void pl_check_finished(struct pipeline *p)
 {
 	if (p->finished || !p->started)
 		return;
@@ -1133,12 +627,12 @@ static void on_shutdown_timeout(struct loop *l, void *arg)
 		sfn_cancel(m->sfn);
 		m->sfn = NULL;
 		m->release_visibility = 0;
-		msg_enter(m, MS_RELEASE_WAIT);
+		pl_msg_enter(m, MS_RELEASE_WAIT);
 		n++;
 	}
 	log_notice("shutdown timeout: returning %u unfinished messages to the queue", n);
-	flush_batches(p);
-	check_finished(p);
+	pl_flush_batches(p);
+	pl_check_finished(p);
 }
 
 /* ---- public API ----------------------------------------------------------- */
@@ -1151,7 +645,7 @@ struct pipeline *pipeline_new(const struct pipeline_options *opt)
 	p->o = *opt;
 	p->cfg = opt->cfg;
 	p->loop = opt->loop;
-	p->flush_timer = loop_timer_new(p->loop, on_flush, p);
+	p->flush_timer = loop_timer_new(p->loop, pl_on_flush, p);
 	p->shutdown_timer = loop_timer_new(p->loop, on_shutdown_timeout, p);
 	p->npollers = (unsigned)p->cfg->pollers;
 	p->pollers = xcalloc(p->npollers, sizeof(*p->pollers));
@@ -1192,7 +686,7 @@ void pipeline_free(struct pipeline *p)
 void pipeline_start(struct pipeline *p)
 {
 	p->started = true;
-	poll_more(p);
+	pl_poll_more(p);
 }
 
 void pipeline_stop(struct pipeline *p)
@@ -1212,11 +706,11 @@ void pipeline_stop(struct pipeline *p)
 		p->pollers[i].reserved = 0;
 		loop_timer_cancel(p->pollers[i].backoff);
 	}
-	flush_batches(p);
+	pl_flush_batches(p);
 	if (p->o.summary)
 		summary_updater_flush(p->o.summary);
 	loop_timer_arm(p->shutdown_timer, p->cfg->shutdown_timeout * 1000);
-	check_finished(p);
+	pl_check_finished(p);
 }
 
 const struct pipeline_stats *pipeline_stats(const struct pipeline *p)
