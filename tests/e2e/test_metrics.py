@@ -215,7 +215,7 @@ def test_rewritten_every_10s_atomically_and_moved_by_sighup():
         first = os.stat(path).st_mtime
         t.start()
         h.send_batch(q, ['{"command":"add-batch-status","batch_id":"p","status":"running"}'] * 3)
-        h.wait_until(lambda: len(h.list_keys(bucket, "")) == 3, 30)
+        h.wait_until(lambda: len(h.record_keys(bucket, "")) == 3, 30)
         t_stored = time.time()
         fams = h.wait_until(
             lambda: (lambda f: value(f, "s3statusd_messages_deleted_total") == 3 and f)(
@@ -233,7 +233,7 @@ def test_rewritten_every_10s_atomically_and_moved_by_sighup():
                             "the moved metrics file")
         assert value(fams, "s3statusd_messages_stored_total") == 3
         h.send(q, '{"command":"add-batch-status","batch_id":"p","status":"success"}')
-        h.wait_until(lambda: len(h.list_keys(bucket, "")) == 4, 30)
+        h.wait_until(lambda: len(h.record_keys(bucket, "")) == 4, 30)
         rc = h.stop_process(p, timeout=60)
         assert rc == 0
         fams = parse(read(new))     # the exit write
@@ -260,7 +260,7 @@ def test_unwritable_metrics_file_warns_once_and_the_work_goes_on():
     assert rc == 0, err
     warnings = [ln for ln in err.splitlines() if "metrics_file" in ln]
     assert len(warnings) == 1 and "No such file or directory" in warnings[0], err
-    assert len(h.list_keys(bucket, "")) == 1
+    assert len(h.record_keys(bucket, "")) == 1
 
 
 if __name__ == "__main__":

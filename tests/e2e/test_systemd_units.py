@@ -162,7 +162,7 @@ def test_syscalls_made_are_allowed_by_the_filter():
                          env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
     try:
         h.wait_until(lambda: h.queue_counts(q) == (0, 0) and
-                     len(h.list_keys(bucket, "")) == 1, 60, 0.2, "messages processed")
+                     len(h.record_keys(bucket, "")) == 1, 60, 0.2, "messages processed")
         with open("/proc/%d/task/%d/children" % (p.pid, p.pid)) as f:
             daemon = int(f.read().split()[0])      # strace's child
         os.kill(daemon, signal.SIGHUP)
@@ -284,7 +284,7 @@ def test_notify_ready_watchdog_status_reload_stop():
             assert all(0.7 < g < 1.5 for g in gaps), gaps
 
             # STATUS= with live figures within 10 s; the message sent before start is stored.
-            h.wait_until(lambda: len(h.list_keys(bucket, "")) == 1, 30)
+            h.wait_until(lambda: len(h.record_keys(bucket, "")) == 1, 30)
             t, _, f = ns.wait_for("STATUS", timeout=15, since=len(ns.all()))[0]
             h.wait_until(lambda: [m for m in ns.having("STATUS")
                                   if "1 stored" in m[2]["STATUS"]], 15, 0.1, "STATUS 1 stored")
@@ -359,7 +359,7 @@ def test_works_without_systemd():
                               env={"NOTIFY_SOCKET": os.path.join(d, "nobody.sock"),
                                    "WATCHDOG_USEC": "1000000"})
     assert rc == 0, err
-    assert len(h.list_keys(bucket, "")) == 2
+    assert len(h.record_keys(bucket, "")) == 2
 
 
 # ---------------------------------------------------------------------------------------------

@@ -174,7 +174,7 @@ def good_run(name, host):
     mid = h.send(q, '{"command":"add-batch-status","batch_id":"tls","status":"running"}')
     rc, out, err = h.run_daemon(cfg, "--drain", timeout=60)
     assert rc == 0, (rc, err)
-    keys = h.list_keys(bucket, "")
+    keys = h.record_keys(bucket, "")
     assert len(keys) == 1 and keys[0].endswith("_%s.json" % mid), keys
     assert FRONTS["good"].counts()[2] > before, "the daemon did not go through the TLS front"
     assert h.queue_counts(q) == (0, 0)
@@ -209,7 +209,7 @@ def refused_run(name, host, front, ca_file, words, code="TLSCertificateRejected"
         if "name" not in name and ca_file != CA["notpem"]:
             # a CA problem fails the handshake itself (the host name is checked after it)
             assert len(failed_after) > len(failed_before), "%s: no handshake failed" % name
-    assert h.list_keys(bucket, "") == [], "stored over a refused peer"
+    assert h.record_keys(bucket, "") == [], "stored over a refused peer"
     assert h.queue_counts(q)[0] == 1, h.queue_counts(q)
 
 

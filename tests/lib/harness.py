@@ -413,6 +413,12 @@ def list_keys(bucket, prefix="", endpoint=None):
     return sorted(keys)
 
 
+def record_keys(bucket, prefix="", endpoint=None):
+    """list_keys without the summary.json objects (derived state, one per batch)."""
+    return [k for k in list_keys(bucket, prefix, endpoint=endpoint)
+            if not k.endswith("/summary.json")]
+
+
 def get_object(bucket, key, endpoint=None):
     """(body bytes, HTTP headers dict with lower-case names)."""
     r = s3(endpoint).get_object(Bucket=bucket, Key=key)
