@@ -93,7 +93,7 @@ static const struct key keys[] = {
 	STR(s3_endpoint_url, NULL, check_url, 0, "URL", "S3 endpoint"),
 	STR(sfn_endpoint_url, NULL, check_url, 0, "URL", "Step Functions endpoint"),
 	BOOL(s3_path_style, "false", "path-style S3 URLs"),
-	STR(dlq_url, NULL, check_url, 0, "URL", "dead-letter queue URL (else S3 DEAD_LETTER/)"),
+	STR(dlq_url, NULL, check_queue, 0, "URL", "dead-letter queue URL or name (else S3 DEAD_LETTER/)"),
 	INT(max_receives, "5", 1, 1000, "receives before dead-lettering"),
 	INT(visibility_timeout, "60", 0, 43200, "seconds, given on ReceiveMessage"),
 	INT(wait_time, "20", 0, 20, "long-poll seconds"),
@@ -953,8 +953,10 @@ static int final_checks(struct config *cfg, const struct config_source *src, str
 	}
 	for (i = 0; src && src->require_queue_and_bucket && i < NKEYS; i++)
 		if ((keys[i].flags & F_REQUIRED) && !*(char **)((char *)cfg + keys[i].off))
-			return fail(err, keys[i].name, strlen(keys[i].name), NULL, NULL,
-				    "required");
+			return fail(err, keys[i].name, strlen(keys[i].name), NULL, NULL, "%s",
+				    cfg->config_file ? "required"
+						     : "required (and no config file was read: "
+						       CONFIG_DEFAULT_PATH " does not exist; use --config FILE)");
 	return 0;
 }
 

@@ -265,7 +265,7 @@ static const struct {
 	{"queue_url", "ftp://example.com/q"},
 	{"queue_url", "bad queue name"},
 	{"queue_url", "arn:aws:sqs:eu-west-1:123456789012:q"},
-	{"dlq_url", "just-a-name"},
+	{"dlq_url", "bad dlq name"},
 	{"dlq_url", "https://"},
 	{"endpoint_url", "localhost:4566"},
 	{"sqs_endpoint_url", "http://user:pw@localhost"},
