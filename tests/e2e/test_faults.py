@@ -288,10 +288,13 @@ def test_6b_sigterm_returns_unfinished_messages_at_once():
         p = h.start_daemon(cfg)
         h.wait_until(lambda: h.queue_counts(q, endpoint=EMU.url) == (0, 5), timeout=30)
         t0 = time.monotonic()
-        assert h.stop_process(p, signal.SIGTERM, timeout=15) == 0
-        assert time.monotonic() - t0 < 4
+        rc = h.stop_process(p, signal.SIGTERM, timeout=15)
+        log = h.read_log(p)
+        assert rc == 0, log[-2000:]
+        assert time.monotonic() - t0 < 4, log[-2000:]
         # Returned with visibility 0, not left invisible for the 60 s timeout.
-        assert h.queue_counts(q, endpoint=EMU.url) == (5, 0)
+        h.wait_until(lambda: h.queue_counts(q, endpoint=EMU.url) == (5, 0), timeout=3,
+                     message="5 visible messages after the stop; log: %s" % log[-2000:])
         proxy.clear_rules()
         rc, out, err = h.run_daemon(cfg, "--drain", timeout=60)
         assert rc == 0, err
