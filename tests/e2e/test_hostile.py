@@ -23,6 +23,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.environ["S3S_SOURCE_DIR"], "tests", "lib"))
 import harness as h  # noqa: E402
+from summary_truth import enc  # noqa: E402  (the layout's encoding, independent of the C code)
 from faultproxy import FaultProxy  # noqa: E402
 
 PREFIX = "FTD_CONTRACT_LOADER"
@@ -32,21 +33,6 @@ STORE = "store"
 NOTHING = "nothing"                    # get-status: deleted, nothing written
 SANITIZER_MARKS = ("runtime error", "ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
                    "SUMMARY: AddressSanitizer", "SUMMARY: UndefinedBehaviorSanitizer")
-
-
-def enc(s):
-    """The layout's identifier encoding, written independently of the C code."""
-    out = []
-    for b in s.encode("utf-8"):
-        c = chr(b)
-        if c.isascii() and (c.isalnum() or c in "._-"):
-            out.append(c)
-        else:
-            out.append("%%%02X" % b)
-    r = "".join(out)
-    if s in (".", ".."):
-        r = r.replace(".", "%2E")
-    return r
 
 
 def js(s):

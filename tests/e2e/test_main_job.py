@@ -11,24 +11,10 @@ import time
 
 sys.path.insert(0, os.path.join(os.environ["S3S_SOURCE_DIR"], "tests", "lib"))
 import harness as h  # noqa: E402
+from summary_truth import enc  # noqa: E402  (the layout's encoding, independent of the C code)
 
 PREFIX = "FTD_CONTRACT_LOADER"
 EXAMPLES = sorted(glob.glob(os.path.join(h.SOURCE_DIR, "examples", "messages", "*.json")))
-
-
-def enc(s):
-    """The layout's identifier encoding, written independently of the C code."""
-    out = []
-    for b in s.encode("utf-8"):
-        c = chr(b)
-        if c.isascii() and (c.isalnum() or c in "._-"):
-            out.append(c)
-        else:
-            out.append("%%%02X" % b)
-    r = "".join(out)
-    if s in (".", ".."):
-        r = r.replace(".", "%2E")
-    return r
 
 
 def stamp(iso):

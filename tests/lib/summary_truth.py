@@ -9,6 +9,7 @@ RANKED = ["pending", "running", "success", "failed", "completed"]
 
 
 def enc(s):
+    """The layout's identifier encoding (SPEC section 2), written independently of the C code."""
     out = []
     for b in s.encode("utf-8"):
         c = chr(b)
