@@ -79,8 +79,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		REQUIRE(reason.len > 0 && reason.len < 512);
 		REQUIRE(!memchr(reason.data, '\n', reason.len) && !memchr(reason.data, '\r', reason.len));
 		REQUIRE(json_utf8_valid(reason.data, reason.len));
-		REQUIRE(!m.batch_id && !m.task_id && !m.status && !m.account && !m.payload &&
-			!m.task_token);
+		/* Only a valid task token survives a rejection (for SendTaskFailure). */
+		REQUIRE(!m.batch_id && !m.task_id && !m.status && !m.account && !m.payload);
+		fm_require_ident(m.task_token, MSG_MAX_TOKEN);
 		REQUIRE(strcmp(msg_error_code(e), "Unknown") != 0);
 		REQUIRE(layout_dead_letter_body(&rec, body, size, msg_error_code(e), buf_str(&reason),
 						&meta) == 0);
