@@ -198,6 +198,12 @@ def refused_run(name, host, front, ca_file, words, code="TLSCertificateRejected"
         assert took < 20, "%s %s: took %.1fs: retried a certificate error?" % (name, mode, took)
         if mode == "--check":
             print("  %s: exit 1: %s" % (name, lines[0].split(" error: ", 1)[-1][:200]))
+        if ca_file != CA["notpem"]:
+            # the front's thread records the failed handshake a moment after the client
+            # has gone: wait for it rather than race it
+            h.wait_until(lambda: sum(map(len, FRONTS[front].counts()[1:2])) +
+                         FRONTS[front].counts()[0] > ok_before + len(failed_before),
+                         timeout=5, message="%s: the front saw no connection" % name)
         ok_after, failed_after, relayed_after = FRONTS[front].counts()
         # not one request byte (signed headers, bodies) reached the refused peer, and the
         # refused call was not retried (the first access check stops the start-up)
