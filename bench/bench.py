@@ -70,10 +70,12 @@ def proc_cpu(pid):
 
 
 def machine_busy():
-    """Busy CPU seconds of the whole machine so far (/proc/stat: all but idle and iowait)."""
+    """CPU seconds all processes used so far (/proc/stat user+nice+system). Interrupt and
+    softirq time is left out: on loopback it is mostly our own network traffic, and no
+    process is charged for it."""
     with open("/proc/stat") as f:
         v = [int(x) for x in f.readline().split()[1:]]
-    return (sum(v[:8]) - v[3] - v[4]) / CLK_TCK
+    return (v[0] + v[1] + v[2]) / CLK_TCK
 
 
 def self_cpu():
@@ -154,13 +156,16 @@ class EmptyWatcher(threading.Thread):
     """Polls the emulator until the queue holds nothing (visible + in flight): .t_empty, and
     the emulator's and the consumer's CPU seconds at that moment (.emu_cpu, .cons_cpu)."""
 
-    def __init__(self, emu_url, queue_name, t0, emu_pid, time_pid, interval=0.02):
+    def __init__(self, emu_url, queue_name, t0, emu_pid, time_pid, extra_pids=(),
+                 interval=0.02):
         super().__init__(daemon=True)
         self.url = emu_url + "/_fauxqs/queues"
         self.name_ = queue_name
         self.t0 = t0
         self.emu_pid = emu_pid
         self.time_pid = time_pid
+        self.extra_pids = extra_pids  # our other helpers (the fake S3)
+        self.extra_cpu = None
         self.interval = interval
         self.t_empty = self.emu_cpu = self.cons_cpu = self.busy = None
         self.samples = []  # (seconds since start, messages left)
@@ -192,6 +197,7 @@ class EmptyWatcher(threading.Thread):
                     self.t_empty = time.monotonic() - self.t0
                     self.emu_cpu = proc_cpu(self.emu_pid)
                     self.cons_cpu = consumer_cpu(self.time_pid)
+                    self.extra_cpu = sum(proc_cpu(p) for p in self.extra_pids)
                     self.busy = machine_busy() - self_cpu()
                     return
             except Exception:
@@ -241,7 +247,7 @@ def consumer_cmd(kind, cfg, tmp):
     raise ValueError(kind)
 
 
-def measure(kind, cfg, emu, queue_name, n, tmp, args):
+def measure(kind, cfg, emu, queue_name, n, tmp, args, extra_pids=()):
     """Runs one consumer to completion; returns its figures (and its output as "log")."""
     argv, extra = consumer_cmd(kind, cfg, tmp)
     if args.wrap:
@@ -258,18 +264,19 @@ def measure(kind, cfg, emu, queue_name, n, tmp, args):
         wait_idle(args.wait_idle)
     with open(log_path, "wb") as log:
         emu_cpu0 = proc_cpu(emu_pid)
-        busy0 = machine_busy() - self_cpu()
+        extra0 = sum(proc_cpu(p) for p in extra_pids)
+        busy0 = machine_busy() - self_cpu() - extra0
         t0 = time.monotonic()
         p = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=log,
                              stderr=subprocess.STDOUT)
-        watcher = EmptyWatcher(emu.url, queue_name, t0, emu_pid, p.pid)
+        watcher = EmptyWatcher(emu.url, queue_name, t0, emu_pid, p.pid, extra_pids)
         watcher.start()
         killer = threading.Timer(args.timeout, p.kill)
         killer.start()
         _, status, ru = os.wait4(p.pid, 0)
         wall = time.monotonic() - t0
         emu_cpu = proc_cpu(emu_pid) - emu_cpu0
-        busy1 = machine_busy() - self_cpu()
+        busy1 = machine_busy() - self_cpu() - sum(proc_cpu(p) for p in extra_pids)
         killer.cancel()
         p.returncode = os.waitstatus_to_exitcode(status)
     watcher.done.set()
@@ -285,10 +292,14 @@ def measure(kind, cfg, emu, queue_name, n, tmp, args):
         busy = watcher.t_empty
         emu_busy = watcher.emu_cpu - emu_cpu0
         cons_busy = watcher.cons_cpu if watcher.cons_cpu is not None else cpu
-        machine = watcher.busy - busy0
+        machine = watcher.busy - watcher.extra_cpu - busy0
     else:  # the queue was seen empty only after the exit
         busy, emu_busy, cons_busy, machine = wall, emu_cpu, cpu, busy1 - busy0
     per = 1e6 / n if n else 0.0  # us per message (0 for the empty start-up run)
+    if busy < 0.25:  # too short for /proc/stat's 10 ms ticks: the whole life instead
+        others = (busy1 - busy0 - emu_cpu - cpu) / wall
+    else:
+        others = (machine - emu_busy - cons_busy) / busy
     return {
         "wall": wall,                                 # the process's whole life
         "busy": busy,                                 # start to empty queue
@@ -301,7 +312,7 @@ def measure(kind, cfg, emu, queue_name, n, tmp, args):
         # cores used while there was work: who is the bottleneck
         "cons_core": cons_busy / busy, "emu_core": emu_busy / busy,
         # the rest of the machine meanwhile (other sessions' work), less this process
-        "other_core": max(0.0, (machine - emu_busy - cons_busy) / busy),
+        "other_core": max(0.0, others),
         "log": out,
     }
 
@@ -364,7 +375,7 @@ def one_run(kind, n, args, latency_inflight=None, inflight=None):
                 cfg["concurrency"] = latency_inflight
                 bodies, ids = enqueue(emu.url, queue_url, n, tmp)
                 fake_cpu0 = proc_cpu(fake.proc.pid)
-                r = measure(kind, cfg, emu, qname, n, tmp, args)
+                r = measure(kind, cfg, emu, qname, n, tmp, args, (fake.proc.pid,))
                 r["fake_core"] = (proc_cpu(fake.proc.pid) - fake_cpu0) / r["wall"]  # approx.
                 st = fake.stats()
                 expected = {workload.expected_key(i, mid) for i, mid in enumerate(ids)}
