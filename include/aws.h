@@ -71,6 +71,7 @@ struct aws_request {
 	size_t nheaders;
 	const void *body; /* borrowed until the callback */
 	size_t body_len;
+	const char *payload_hash; /* hex SHA-256 of body when the caller has it; NULL: computed */
 	long timeout_ms;
 	size_t max_response;
 	int max_attempts; /* 0: the policy's default; 1: no retries */

@@ -541,7 +541,10 @@ struct aws_call *aws_call_start(struct aws_client *c, const struct aws_request *
 	call->nheaders = i;
 	call->body = req->body;
 	call->body_len = req->body_len;
-	sha256_hex(req->body ? req->body : "", req->body_len, call->payload_hash);
+	if (req->payload_hash && strlen(req->payload_hash) == SHA256_HEX_LEN)
+		memcpy(call->payload_hash, req->payload_hash, SHA256_HEX_LEN + 1);
+	else
+		sha256_hex(req->body ? req->body : "", req->body_len, call->payload_hash);
 	call->timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : 30000;
 	call->max_response = req->max_response;
 	call->max_attempts = req->max_attempts > 0 ? req->max_attempts

@@ -211,6 +211,7 @@ struct s3_op *s3_put_object(struct s3 *s, const struct s3_put *p, s3_cb cb, void
 	ar.nheaders = n;
 	ar.body = p->body;
 	ar.body_len = p->len;
+	ar.payload_hash = hash_hex; /* hashed once above */
 	ar.max_response = S3_MAX_ERROR_BODY;
 	return start(s, S3_PUT, &ar, p->bucket, p->key, cb, arg);
 }

@@ -4,7 +4,6 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -360,20 +359,6 @@ int sigv4_string_to_sign(const struct sigv4_params *p, const char *canonical_req
 	sha256_hex(canonical_request, len, hash);
 	return buf_addf(out, ALGORITHM "\n%s\n%.8s/%s/%s/aws4_request\n%s", amz, amz, p->region,
 			p->service, hash);
-}
-
-/* OpenSSL's one-shot HMAC only fails on a broken library (no SHA-256):
- * nothing can be signed then, so stop like on an allocation failure. */
-static void hmac_sha256(const void *key, size_t keylen, const void *msg, size_t n,
-			uint8_t out[SHA256_LEN])
-{
-	unsigned int outlen = 0;
-
-	if (!HMAC(EVP_sha256(), key, (int)keylen, msg, n, out, &outlen) ||
-	    outlen != SHA256_LEN) {
-		fputs("<2>s3statusd: HMAC-SHA256 failed in OpenSSL, aborting\n", stderr);
-		abort();
-	}
 }
 
 void sigv4_signing_key(const char *secret_key, const char *date8, const char *region,

@@ -205,16 +205,66 @@ void hex_encode(const uint8_t *in, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
+/* OpenSSL 3's one-shot SHA256()/HMAC() look the algorithm up on every call,
+ * which costs more than hashing a small body. The digest is fetched once and
+ * one context reused (the daemon hashes on its one thread). A failure here
+ * means a broken libcrypto: nothing can be signed, so stop. */
+static EVP_MD_CTX *sha_ctx;
+static EVP_MD *sha_md;
+
+static void crypto_broken(void)
+{
+	fputs("<2>s3statusd: SHA-256 is not available from OpenSSL, aborting\n", stderr);
+	abort();
+}
+
+static void sha256_parts(const void *a, size_t na, const void *b, size_t nb,
+			 uint8_t out[SHA256_LEN])
+{
+	unsigned int len = 0;
+
+	if (!sha_md && !(sha_md = EVP_MD_fetch(NULL, "SHA256", NULL)))
+		crypto_broken();
+	if (!sha_ctx && !(sha_ctx = EVP_MD_CTX_new()))
+		crypto_broken();
+	if (!EVP_DigestInit_ex2(sha_ctx, sha_md, NULL) || !EVP_DigestUpdate(sha_ctx, a, na) ||
+	    (nb && !EVP_DigestUpdate(sha_ctx, b, nb)) || !EVP_DigestFinal_ex(sha_ctx, out, &len) ||
+	    len != SHA256_LEN)
+		crypto_broken();
+}
+
 void sha256(const void *p, size_t n, uint8_t out[SHA256_LEN])
 {
-	SHA256(p, n, out);
+	sha256_parts(p, n, NULL, 0, out);
+}
+
+void hmac_sha256(const void *key, size_t keylen, const void *msg, size_t n,
+		 uint8_t out[SHA256_LEN])
+{
+	/* RFC 2104 with a 64-byte block. */
+	uint8_t k[64] = {0}, pad[64], inner[SHA256_LEN];
+	size_t i;
+
+	if (keylen > sizeof(k))
+		sha256(key, keylen, k);
+	else
+		memcpy(k, key, keylen);
+	for (i = 0; i < sizeof(pad); i++)
+		pad[i] = k[i] ^ 0x36;
+	sha256_parts(pad, sizeof(pad), msg, n, inner);
+	for (i = 0; i < sizeof(pad); i++)
+		pad[i] = k[i] ^ 0x5c;
+	sha256_parts(pad, sizeof(pad), inner, sizeof(inner), out);
+	OPENSSL_cleanse(k, sizeof(k));
+	OPENSSL_cleanse(pad, sizeof(pad));
+	OPENSSL_cleanse(inner, sizeof(inner));
 }
 
 void sha256_hex(const void *p, size_t n, char out[SHA256_HEX_LEN + 1])
 {
 	uint8_t md[SHA256_LEN];
 
-	SHA256(p, n, md);
+	sha256(p, n, md);
 	hex_encode(md, sizeof(md), out);
 }
 
@@ -227,7 +277,7 @@ void sha256_base64(const void *p, size_t n, char out[45])
 {
 	uint8_t md[SHA256_LEN];
 
-	SHA256(p, n, md);
+	sha256(p, n, md);
 	base64_encode(md, sizeof(md), out);
 }
 
