@@ -37,6 +37,8 @@ struct http_xfer {
 	char errbuf[CURL_ERROR_SIZE];
 };
 
+#define HTTP_EASY_POOL 64
+
 struct http {
 	struct loop *l;
 	CURLM *multi;
@@ -49,6 +51,10 @@ struct http {
 	long connect_timeout_ms;
 	bool no_proxy;
 	char *ca_file;
+	/* Finished easy handles kept for reuse: curl_easy_init() and the first
+	 * options cost more than a small request. */
+	CURL *pool[HTTP_EASY_POOL];
+	unsigned npool;
 };
 
 /* ---- transfers ---- */
@@ -57,8 +63,12 @@ static void xfer_free(struct http_xfer *x)
 {
 	if (!x)
 		return;
-	if (x->easy)
+	if (x->easy && x->h && !x->h->dying && x->h->npool < HTTP_EASY_POOL) {
+		curl_easy_reset(x->easy); /* options back to defaults; not in the multi */
+		x->h->pool[x->h->npool++] = x->easy;
+	} else if (x->easy) {
 		curl_easy_cleanup(x->easy);
+	}
 	curl_slist_free_all(x->hdrs);
 	buf_free(&x->body);
 	buf_free(&x->hdrbuf);
@@ -419,7 +429,9 @@ struct http_xfer *http_start(struct http *h, const struct http_request *req, htt
 	buf_init(&x->hdrbuf, HTTP_MAX_RESPONSE_HEADER_BYTES);
 	if (h->dying || !cb || !req->url || req->timeout_ms <= 0 || (req->body_len && !req->body))
 		goto fail;
-	if (!(x->easy = curl_easy_init()))
+	if (h->npool)
+		x->easy = h->pool[--h->npool];
+	else if (!(x->easy = curl_easy_init()))
 		goto fail;
 	if (!(x->hdrs = request_headers(req, has_body)))
 		goto fail;
@@ -502,6 +514,8 @@ static void destroy(struct http *h)
 		cancel_all(h);
 		curl_multi_cleanup(h->multi); /* closes cached connections: unwatches them */
 	}
+	while (h->npool)
+		curl_easy_cleanup(h->pool[--h->npool]);
 	loop_timer_free(h->timer);
 	free(h->ca_file);
 	if (h->global_init)

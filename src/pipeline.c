@@ -120,6 +120,8 @@ static void msg_free(struct msg *m)
 	struct pipeline *p = m->p;
 	struct msg **pp;
 
+	if (m->finishing)
+		p->finishing--;
 	if (m->prev)
 		m->prev->next = m->next;
 	else
@@ -502,17 +504,21 @@ static void start_poll(struct poller *pl)
 {
 	struct pipeline *p = pl->p;
 	unsigned cap = (unsigned)p->cfg->max_inflight;
-	unsigned used = p->inflight + reserved_total(p);
+	/* A message whose delete is all that is left does not hold a slot: its
+	 * work is done, and deletes wait a little to go out ten at a time. */
+	unsigned used = p->inflight - p->finishing + reserved_total(p);
+	unsigned full = cap < BATCH_MAX ? cap : BATCH_MAX;
 	struct sqs_receive_params rp;
 	int want;
 
-	if (p->stopping || p->finished || pl->op || loop_timer_armed(pl->backoff) || used >= cap)
+	/* Receive only when a whole batch fits: asking for one or two messages
+	 * costs as much as asking for ten. */
+	if (p->stopping || p->finished || pl->op || loop_timer_armed(pl->backoff) ||
+	    used >= cap || cap - used < full)
 		return;
 	if (drained(p))
 		return;
-	want = (int)(cap - used);
-	if (want > BATCH_MAX)
-		want = BATCH_MAX;
+	want = (int)full;
 	rp = (struct sqs_receive_params){
 		.queue_url = p->o.queue_url,
 		.max_messages = want,
@@ -547,6 +553,10 @@ void pl_msg_enter(struct msg *m, enum msg_state s)
 	switch (s) {
 	case MS_DELETE_WAIT:
 		/* Stored (or dead-lettered): no more heartbeats, delete next. */
+		if (!m->finishing) {
+			m->finishing = true;
+			p->finishing++;
+		}
 		loop_timer_cancel(m->heartbeat);
 		pl_q_push(&p->deletes, m);
 		pl_schedule_flush(p);

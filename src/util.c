@@ -355,30 +355,62 @@ static void split_ms(int64_t ms, struct tparts *t)
 	t->ms = (int)(rem % 1000);
 }
 
-void time_fmt_iso(int64_t ms, char out[TIME_ISO_LEN])
+/* Fixed-width fields written digit by digit: no printf on the hot path, and
+ * the widths are exact (split_ms clamps the instant to years 0000..9999). */
+static char *put_num(char *p, int v, int width)
+{
+	int i;
+
+	for (i = width - 1; i >= 0; i--) {
+		p[i] = (char)('0' + v % 10);
+		v /= 10;
+	}
+	return p + width;
+}
+
+/* sep: the date and time separators ("-:" for ISO, "" for the compact forms). */
+static void fmt_time(int64_t ms, char *out, bool iso, bool millis)
 {
 	struct tparts t;
+	char *p = out;
 
 	split_ms(ms, &t);
-	snprintf(out, TIME_ISO_LEN, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", t.y, t.mo, t.d, t.h,
-		 t.mi, t.s, t.ms);
+	p = put_num(p, t.y, 4);
+	if (iso)
+		*p++ = '-';
+	p = put_num(p, t.mo, 2);
+	if (iso)
+		*p++ = '-';
+	p = put_num(p, t.d, 2);
+	*p++ = 'T';
+	p = put_num(p, t.h, 2);
+	if (iso)
+		*p++ = ':';
+	p = put_num(p, t.mi, 2);
+	if (iso)
+		*p++ = ':';
+	p = put_num(p, t.s, 2);
+	if (millis) {
+		*p++ = '.';
+		p = put_num(p, t.ms, 3);
+	}
+	*p++ = 'Z';
+	*p = '\0';
+}
+
+void time_fmt_iso(int64_t ms, char out[TIME_ISO_LEN])
+{
+	fmt_time(ms, out, true, true);
 }
 
 void time_fmt_stamp(int64_t ms, char out[TIME_STAMP_LEN])
 {
-	struct tparts t;
-
-	split_ms(ms, &t);
-	snprintf(out, TIME_STAMP_LEN, "%04d%02d%02dT%02d%02d%02d.%03dZ", t.y, t.mo, t.d, t.h, t.mi,
-		 t.s, t.ms);
+	fmt_time(ms, out, false, true);
 }
 
 void time_fmt_amz(int64_t ms, char out[TIME_AMZ_LEN])
 {
-	struct tparts t;
-
-	split_ms(ms, &t);
-	snprintf(out, TIME_AMZ_LEN, "%04d%02d%02dT%02d%02d%02dZ", t.y, t.mo, t.d, t.h, t.mi, t.s);
+	fmt_time(ms, out, false, false);
 }
 
 static int digits(const char *s, size_t n, size_t at, size_t count, int *out)
