@@ -120,8 +120,7 @@ static void msg_free(struct msg *m)
 	struct pipeline *p = m->p;
 	struct msg **pp;
 
-	if (m->finishing)
-		p->finishing--;
+
 	if (m->prev)
 		m->prev->next = m->next;
 	else
@@ -504,9 +503,9 @@ static void start_poll(struct poller *pl)
 {
 	struct pipeline *p = pl->p;
 	unsigned cap = (unsigned)p->cfg->max_inflight;
-	/* A message whose delete is all that is left does not hold a slot: its
-	 * work is done, and deletes wait a little to go out ten at a time. */
-	unsigned used = p->inflight - p->finishing + reserved_total(p);
+	/* A message holds its slot until deleted: memory stays bounded by
+	 * max_inflight whatever the delete latency. */
+	unsigned used = p->inflight + reserved_total(p);
 	unsigned full = cap < BATCH_MAX ? cap : BATCH_MAX;
 	struct sqs_receive_params rp;
 	int want;
@@ -553,10 +552,6 @@ void pl_msg_enter(struct msg *m, enum msg_state s)
 	switch (s) {
 	case MS_DELETE_WAIT:
 		/* Stored (or dead-lettered): no more heartbeats, delete next. */
-		if (!m->finishing) {
-			m->finishing = true;
-			p->finishing++;
-		}
 		loop_timer_cancel(m->heartbeat);
 		pl_q_push(&p->deletes, m);
 		pl_schedule_flush(p);

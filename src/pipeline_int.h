@@ -8,7 +8,7 @@
 #include "status_query.h"
 
 #define BATCH_MAX 10
-#define DELETE_LINGER_MS 20 /* deletes wait this long to fill a batch of ten */
+#define DELETE_LINGER_MS 10 /* deletes wait this long to fill a batch of ten */
 #define DELETE_MAX_TRIES 5
 #define HEARTBEAT_MIN_MS 500
 #define MAX_VISIBILITY_S (12 * 3600)
@@ -46,7 +46,6 @@ struct msg {
 	struct sfn_op *sfn;           /* SendTaskSuccess / SendTaskFailure */
 	struct sfn_op *sfn_heartbeat; /* SendTaskHeartbeat on a retry */
 	bool token_dead;              /* Step Functions said the task is gone */
-	bool finishing;               /* stored or dead-lettered: only its delete is left */
 	struct loop_timer *heartbeat;
 	int64_t received_mono;  /* when this copy was received */
 	int64_t first_wall_ms;  /* first receive, for the 12-hour visibility limit */
@@ -94,7 +93,6 @@ struct pipeline {
 	unsigned npollers;
 	unsigned batches_inflight; /* delete / visibility batches */
 	unsigned inflight;
-	unsigned finishing; /* in-flight messages that only wait for their delete */
 	uint64_t batch_seq;
 	int receive_failures;
 	int empty_streak;
