@@ -56,8 +56,6 @@ struct aws_client_options {
 
 struct aws_client *aws_client_new(const struct aws_client_options *opt);
 void aws_client_free(struct aws_client *c);
-struct retry *aws_client_retry(struct aws_client *c);
-const char *aws_client_region(const struct aws_client *c);
 
 struct aws_request {
 	const char *service; /* signing name: "sqs", "s3", "states" */

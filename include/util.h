@@ -57,7 +57,6 @@ void sha256(const void *p, size_t n, uint8_t out[SHA256_LEN]);
 void sha256_hex(const void *p, size_t n, char out[SHA256_HEX_LEN + 1]);
 void hmac_sha256(const void *key, size_t keylen, const void *msg, size_t n,
 		 uint8_t out[SHA256_LEN]);
-void sha256_base64(const void *p, size_t n, char out[45]);
 /* Standard base64 (with padding) of n bytes into out (4*((n+2)/3)+1 bytes). */
 void base64_encode(const uint8_t *in, size_t n, char *out);
 

@@ -132,16 +132,6 @@ void aws_client_free(struct aws_client *c)
 	free(c);
 }
 
-struct retry *aws_client_retry(struct aws_client *c)
-{
-	return c->retry;
-}
-
-const char *aws_client_region(const struct aws_client *c)
-{
-	return c->region;
-}
-
 static struct sigv4_key_cache *key_cache(struct aws_client *c, const char *service)
 {
 	size_t i;

@@ -273,13 +273,6 @@ void base64_encode(const uint8_t *in, size_t n, char *out)
 	EVP_EncodeBlock((unsigned char *)out, in, (int)n);
 }
 
-void sha256_base64(const void *p, size_t n, char out[45])
-{
-	uint8_t md[SHA256_LEN];
-
-	sha256(p, n, md);
-	base64_encode(md, sizeof(md), out);
-}
 
 int64_t clock_mono_ms(void)
 {
