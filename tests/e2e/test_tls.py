@@ -180,10 +180,27 @@ def good_run(name, host):
     assert h.queue_counts(q) == (0, 0)
 
 
+def settle(front, quiet=0.3, limit=3.0):
+    """Waits until the front's counts stop changing: its threads record a handshake a moment
+    after the client has gone, and a late record of an earlier run must not count here."""
+    def key():
+        ok, failed, relayed = front.counts()
+        return (ok, len(failed), relayed)
+    last, since, deadline = key(), time.monotonic(), time.monotonic() + limit
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        now = key()
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            return
+
+
 def refused_run(name, host, front, ca_file, words, code="TLSCertificateRejected"):
     q, bucket, cfg = setup(name, host, front, ca_file)
     h.send(q, '{"command":"add-batch-status","batch_id":"tls","status":"running"}')
     for mode in ("--check", "--drain"):
+        settle(FRONTS[front])
         ok_before, failed_before, relayed_before = FRONTS[front].counts()
         t0 = time.monotonic()
         rc, out, err = h.run_daemon(cfg, mode, timeout=60)
