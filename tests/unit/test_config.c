@@ -11,44 +11,10 @@
 #include <unistd.h>
 
 #include "check.h"
+#define TESTENV_PREFIX "/tmp/s3s-test-config-"
+#include "testenv.h"
 
 /* ---- helpers ------------------------------------------------------------ */
-
-struct env {
-	const char *kv[32][2];
-};
-
-static const char *env_lookup(void *ctx, const char *name)
-{
-	struct env *e = ctx;
-	size_t i;
-
-	for (i = 0; e && i < ARRAY_SIZE(e->kv) && e->kv[i][0]; i++)
-		if (strcmp(e->kv[i][0], name) == 0)
-			return e->kv[i][1];
-	return NULL;
-}
-
-/* A temporary file with the given text; the caller unlinks and frees the path. */
-static char *temp_file(const char *text, mode_t mode)
-{
-	char *path = xstrdup("/tmp/s3s-test-config-XXXXXX");
-	int fd = mkstemp(path);
-	size_t n = strlen(text);
-
-	if (fd < 0 || write(fd, text, n) != (ssize_t)n || fchmod(fd, mode) != 0) {
-		perror("temp file");
-		exit(1);
-	}
-	close(fd);
-	return path;
-}
-
-static void remove_file(char *path)
-{
-	unlink(path);
-	free(path);
-}
 
 /* Load with argv words (NULL-terminated, NULL: none), env and optional file
  * text (written to a temp file and passed with --config). */

@@ -12,59 +12,14 @@
 #include <unistd.h>
 
 #include "check.h"
+#define TESTENV_PREFIX "/tmp/s3s-test-creds-"
+#include "testenv.h"
 
 #define SECRET_ENV "envSECRETenvSECRETenvSECRET0000000000000"
 #define SECRET_CRED "credSECRETcredSECRETcredSECRET/+00000000"
 #define SECRET_CONF "confSECRETconfSECRETconfSECRET/+00000000"
 #define TOKEN_CRED "credTOKENcredTOKENcredTOKEN=="
 #define TOKEN_ENV "envTOKENenvTOKENenvTOKEN=="
-
-struct env {
-	const char *kv[16][2];
-};
-
-static const char *env_lookup(void *ctx, const char *name)
-{
-	struct env *e = ctx;
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(e->kv) && e->kv[i][0]; i++)
-		if (strcmp(e->kv[i][0], name) == 0)
-			return e->kv[i][1];
-	return NULL;
-}
-
-static void env_set(struct env *e, const char *k, const char *v)
-{
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(e->kv) - 1 && e->kv[i][0]; i++)
-		if (strcmp(e->kv[i][0], k) == 0)
-			break;
-	e->kv[i][0] = k;
-	e->kv[i][1] = v;
-}
-
-static char *temp_file(const char *text, mode_t mode)
-{
-	char *path = xstrdup("/tmp/s3s-test-creds-XXXXXX");
-	int fd = mkstemp(path);
-	size_t n = strlen(text);
-
-	if (fd < 0 || write(fd, text, n) != (ssize_t)n || fchmod(fd, mode) != 0) {
-		perror("temp file");
-		exit(1);
-	}
-	close(fd);
-	return path;
-}
-
-static void remove_file(char *path)
-{
-	if (path)
-		unlink(path);
-	free(path);
-}
 
 /* No error text may hold any of the test secrets. */
 static void check_no_secret(const char *line, int at)

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "check.h"
+#include "testenv.h"
 #include "creds.h"
 #include "fake_aws.h"
 #include "http.h"
@@ -25,32 +26,6 @@ static char token_path[] = "/tmp/s3s-test-creds-wi-XXXXXX";
 static char ecs_token_path[] = "/tmp/s3s-test-creds-ecs-XXXXXX";
 static char cred_path[] = "/tmp/s3s-test-creds-file-XXXXXX";
 static char ecs_url[128];
-
-struct env {
-	const char *kv[24][2];
-};
-
-static const char *env_lookup(void *ctx, const char *name)
-{
-	struct env *e = ctx;
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(e->kv) && e->kv[i][0]; i++)
-		if (strcmp(e->kv[i][0], name) == 0)
-			return e->kv[i][1];
-	return NULL;
-}
-
-static void env_set(struct env *e, const char *k, const char *v)
-{
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(e->kv) - 1 && e->kv[i][0]; i++)
-		if (strcmp(e->kv[i][0], k) == 0)
-			break;
-	e->kv[i][0] = k;
-	e->kv[i][1] = v;
-}
 
 /* Nothing but what the test sets: no files, instance metadata at the fake. */
 static void env_base(struct env *e)

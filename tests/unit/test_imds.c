@@ -6,27 +6,13 @@
 #include <signal.h>
 
 #include "check.h"
+#include "testenv.h"
 #include "fake_aws.h"
 #include "http.h"
 #include "imds.h"
 #include "loop.h"
 
 static struct fake_aws fk;
-
-struct env {
-	const char *kv[8][2];
-};
-
-static const char *env_lookup(void *ctx, const char *name)
-{
-	struct env *e = ctx;
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(e->kv) && e->kv[i][0]; i++)
-		if (strcmp(e->kv[i][0], name) == 0)
-			return e->kv[i][1];
-	return NULL;
-}
 
 struct got {
 	int calls;
