@@ -44,6 +44,11 @@ void retry_init(struct retry *r, const struct retry_policy *p); /* p may be NULL
 /* Backoff before attempt number `attempt` (1 = first retry): a uniform draw
  * in [0, min(cap, base * 2^(attempt-1))]. */
 int64_t retry_backoff_ms(struct retry *r, int attempt);
+/* base_ms * 2^(attempt-1), capped at cap_ms: the ceiling other backoffs
+ * (parked messages, failed receives) draw their jitter under. */
+int64_t retry_ceiling_ms(const struct retry *r, int64_t base_ms, int attempt);
+/* A draw in [0, 1) from the policy's (injectable) generator. */
+double retry_rand01(struct retry *r);
 /* Take quota for a retry of this class; false means do not retry now. */
 bool retry_take(struct retry *r, enum err_class cls, bool timeout);
 /* Give quota back after a success (more when the success was a retry). */

@@ -175,14 +175,9 @@ void pl_set_reason(struct msg *m, const char *code, const char *reason)
 void pl_park(struct msg *m)
 {
 	struct pipeline *p = m->p;
-	int64_t ceil = PARK_BASE_MS, delay;
-	int64_t rc = m->sm.receive_count;
+	int64_t ceil = retry_ceiling_ms(p->o.retry, PARK_BASE_MS, (int)m->sm.receive_count);
+	int64_t delay = (int64_t)(retry_rand01(p->o.retry) * (double)ceil);
 
-	while (--rc > 0 && ceil < 20000)
-		ceil *= 2;
-	if (ceil > 20000)
-		ceil = 20000;
-	delay = (int64_t)(p->o.retry->p.rand01(p->o.retry->p.rand_ctx) * (double)ceil);
 	m->release_visibility = (int)((delay + 999) / 1000);
 	if (m->release_visibility < 1)
 		m->release_visibility = 1;
@@ -458,16 +453,12 @@ static void on_received(struct sqs_result *r, void *arg)
 	pl->reserved = 0;
 	if (!r->resp->ok) {
 		char *why = aws_error_describe(&r->resp->err);
-		int64_t ceil = RECEIVE_BACKOFF_BASE_MS, delay;
-		int k = p->receive_failures++;
-
-		while (k-- > 0 && ceil < 20000)
-			ceil *= 2;
-		if (ceil > 20000)
-			ceil = 20000;
+		int64_t ceil = retry_ceiling_ms(p->o.retry, RECEIVE_BACKOFF_BASE_MS,
+						++p->receive_failures);
 		/* Full jitter, but never less than a quarter of the ceiling. */
-		delay = ceil / 4 + (int64_t)(p->o.retry->p.rand01(p->o.retry->p.rand_ctx) *
-					       (double)(ceil - ceil / 4));
+		int64_t delay = ceil / 4 + (int64_t)(retry_rand01(p->o.retry) *
+						     (double)(ceil - ceil / 4));
+
 		p->stats.receive_errors++;
 		metrics_labeled_inc(&p->stats.retries_by_code, r->resp->err.code);
 		snprintf(p->stats.last_error, sizeof(p->stats.last_error), "receive: %s", why);

@@ -128,23 +128,33 @@ void retry_init(struct retry *r, const struct retry_policy *p)
 	r->rng = (uint64_t)clock_wall_ms() * 0x9E3779B97F4A7C15ULL | 1;
 }
 
-int64_t retry_backoff_ms(struct retry *r, int attempt)
+int64_t retry_ceiling_ms(const struct retry *r, int64_t base_ms, int attempt)
 {
-	int64_t ceil = r->p.base_ms;
-	double u;
+	int64_t ceil = base_ms;
 
 	if (attempt < 1)
 		attempt = 1;
 	while (--attempt > 0 && ceil < r->p.cap_ms)
 		ceil *= 2;
-	if (ceil > r->p.cap_ms)
-		ceil = r->p.cap_ms;
-	u = r->p.rand01(r->p.rand_ctx);
+	return ceil > r->p.cap_ms ? r->p.cap_ms : ceil;
+}
+
+double retry_rand01(struct retry *r)
+{
+	double u = r->p.rand01(r->p.rand_ctx);
+
 	if (u < 0)
 		u = 0;
 	if (u >= 1)
 		u = 0.999999;
-	return (int64_t)(u * (double)(ceil + 1));
+	return u;
+}
+
+int64_t retry_backoff_ms(struct retry *r, int attempt)
+{
+	int64_t ceil = retry_ceiling_ms(r, r->p.base_ms, attempt);
+
+	return (int64_t)(retry_rand01(r) * (double)(ceil + 1));
 }
 
 bool retry_take(struct retry *r, enum err_class cls, bool timeout)
