@@ -40,7 +40,22 @@ void buf_reset(struct buf *b);
 /* Each append returns 0, or -1 when the result would exceed b->max (b unchanged). */
 int buf_add(struct buf *b, const void *p, size_t n);
 int buf_adds(struct buf *b, const char *s);
-int buf_addc(struct buf *b, char c);
+/* Room for n more bytes, so that appends of up to n bytes in all allocate
+ * nothing; -1 when b->len + n would exceed b->max. */
+int buf_reserve(struct buf *b, size_t n);
+/* v in decimal ("-12"), without printf. */
+int buf_add_i64(struct buf *b, int64_t v);
+/* One byte; inline because it is called per byte in the signer's and the
+ * writers' loops (the slow path grows the buffer through buf_add). */
+static inline int buf_addc(struct buf *b, char c)
+{
+	if (b->len + 2 <= b->cap && b->len < b->max) {
+		b->data[b->len++] = c;
+		b->data[b->len] = '\0';
+		return 0;
+	}
+	return buf_add(b, &c, 1);
+}
 int buf_addf(struct buf *b, const char *fmt, ...) S3S_PRINTF(2, 3);
 int buf_vaddf(struct buf *b, const char *fmt, va_list ap);
 /* Always a valid C string ("" for an empty buffer). */

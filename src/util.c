@@ -145,9 +145,24 @@ int buf_adds(struct buf *b, const char *s)
 	return buf_add(b, s, strlen(s));
 }
 
-int buf_addc(struct buf *b, char c)
+int buf_reserve(struct buf *b, size_t n)
 {
-	return buf_add(b, &c, 1);
+	return buf_grow(b, n);
+}
+
+int buf_add_i64(struct buf *b, int64_t v)
+{
+	char digits[24], *p = digits + sizeof(digits);
+	/* the magnitude as unsigned, so INT64_MIN has one too */
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		*--p = '-';
+	return buf_add(b, p, (size_t)(digits + sizeof(digits) - p));
 }
 
 int buf_vaddf(struct buf *b, const char *fmt, va_list ap)
