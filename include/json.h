@@ -65,6 +65,19 @@ int json_iter_init(struct json_iter *it, const char *p, size_t n);
 int json_iter_next(struct json_iter *it, struct json_member *m);
 void json_iter_free(struct json_iter *it);
 
+/* Iterate the elements of a validated array value p[0..n) (surrounding
+ * whitespace allowed). Nothing is allocated: no free is needed. */
+struct json_elems {
+	const char *p;
+	size_t n;
+	size_t i;
+};
+/* Returns -1 if p is not an array. */
+int json_elems_init(struct json_elems *it, const char *p, size_t n);
+/* 1 with the next element's raw bytes (no surrounding whitespace) in
+ * *value and *len, 0 at the end of the array. */
+int json_elems_next(struct json_elems *it, const char **value, size_t *len);
+
 /* Append the unescaped contents of the string token raw[0..n) (quotes
  * included) to out as UTF-8. -1 on a malformed token or when out is full. */
 int json_unescape(struct buf *out, const char *raw, size_t n);

@@ -480,6 +480,37 @@ void json_iter_free(struct json_iter *it)
 	buf_free(&it->key);
 }
 
+int json_elems_init(struct json_elems *it, const char *p, size_t n)
+{
+	json_trim(&p, &n);
+	it->p = p;
+	it->n = n;
+	if (n < 2 || p[0] != '[') {
+		it->i = n; /* next finds nothing */
+		return -1;
+	}
+	it->i = 1;
+	return 0;
+}
+
+int json_elems_next(struct json_elems *it, const char **value, size_t *len)
+{
+	const char *p = it->p;
+	size_t n = it->n, i = it->i, end;
+
+	while (i < n && (ws(p[i]) || p[i] == ','))
+		i++;
+	if (i >= n || p[i] == ']') {
+		it->i = n;
+		return 0;
+	}
+	end = skip_value(p, n, i);
+	*value = p + i;
+	*len = end - i;
+	it->i = end;
+	return 1;
+}
+
 /* ---- strings ---------------------------------------------------------------- */
 
 static int add_utf8(struct buf *out, long cp)

@@ -263,6 +263,37 @@ static void test_iter(void)
 	json_iter_free(&it);
 }
 
+static void test_elems(void)
+{
+	const char *doc = " [ 1 , \"],\\\"\" ,{\"a\":[2,3]}, [] ,null,-0.5e1 ] ";
+	static const char *const want[] = {"1", "\"],\\\"\"", "{\"a\":[2,3]}", "[]", "null", "-0.5e1"};
+	struct json_elems el;
+	const char *v;
+	size_t i = 0, n;
+
+	CHECK_INT(json_validate(doc, strlen(doc), NULL, NULL), JSON_OK);
+	CHECK_INT(json_elems_init(&el, doc, strlen(doc)), 0);
+	while (json_elems_next(&el, &v, &n) == 1) {
+		CHECK(i < ARRAY_SIZE(want));
+		if (i >= ARRAY_SIZE(want))
+			break;
+		CHECK(n == strlen(want[i]) && memcmp(v, want[i], n) == 0);
+		i++;
+	}
+	CHECK_INT(i, ARRAY_SIZE(want));
+	CHECK_INT(json_elems_next(&el, &v, &n), 0);
+
+	CHECK_INT(json_elems_init(&el, S("[]")), 0);
+	CHECK_INT(json_elems_next(&el, &v, &n), 0);
+	CHECK_INT(json_elems_init(&el, S(" [ ] ")), 0);
+	CHECK_INT(json_elems_next(&el, &v, &n), 0);
+	/* not an array: nothing to iterate either */
+	CHECK_INT(json_elems_init(&el, S("{\"a\":1}")), -1);
+	CHECK_INT(json_elems_next(&el, &v, &n), 0);
+	CHECK_INT(json_elems_init(&el, S("")), -1);
+	CHECK_INT(json_elems_next(&el, &v, &n), 0);
+}
+
 static void test_trim_type(void)
 {
 	const char *p = " \n[1] \t";
@@ -412,6 +443,7 @@ int main(void)
 	test_depth();
 	test_members();
 	test_iter();
+	test_elems();
 	test_trim_type();
 	test_unescape();
 	test_write_string();
