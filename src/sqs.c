@@ -1,11 +1,11 @@
-/* sqs.c - SQS JSON-protocol requests built with json-c and their answers
- * parsed into struct sqs_result. */
+/* sqs.c - SQS JSON-protocol requests written and their answers read with the
+ * strict scanner of json.c (no object tree), into struct sqs_result. */
 #include "sqs.h"
 
-#include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "log.h"
 
 #define SQS_TIMEOUT_MS 15000
@@ -118,59 +118,132 @@ static void result_free(struct sqs_result *r)
 	free(r->value);
 }
 
-static const char *jstr(struct json_object *o, const char *key, size_t *len)
-{
-	struct json_object *v;
+/* The members of an object that a parser reads: for each wanted name, the
+ * raw bytes of its value. A repeated name counts once, with its last value
+ * (as json-c had it); names compare as C strings (a key is cut at a \u0000). */
+struct field {
+	const char *p;
+	size_t n;
+	enum json_type type;
+};
 
-	if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-		return NULL;
-	if (len)
-		*len = (size_t)json_object_get_string_len(v);
-	return json_object_get_string(v);
+static void find_fields(const char *p, size_t n, const char *const *names, size_t count,
+			struct field *out)
+{
+	struct json_iter it;
+	struct json_member m;
+	size_t k;
+
+	memset(out, 0, count * sizeof(*out));
+	if (json_iter_init(&it, p, n) == 0) {
+		while (json_iter_next(&it, &m) == 1) {
+			for (k = 0; k < count && strcmp(m.key, names[k]) != 0; k++)
+				;
+			if (k < count)
+				out[k] = (struct field){m.value, m.value_len, m.type};
+		}
+	}
+	json_iter_free(&it);
 }
 
-static int64_t jattr_i64(struct json_object *attrs, const char *key, int64_t dflt)
+static bool is_string(const struct field *f)
 {
-	const char *s = jstr(attrs, key, NULL);
+	return f->p && f->type == JSON_STRING;
+}
+
+/* A string field unescaped into tmp (replacing it): a C string that lives
+ * until tmp's next use, or NULL when the field is absent or no string. */
+static const char *field_str(const struct field *f, struct buf *tmp)
+{
+	buf_reset(tmp);
+	if (!is_string(f) || json_unescape(tmp, f->p, f->n) < 0)
+		return NULL;
+	return buf_str(tmp);
+}
+
+/* A string field as a new string (its length, which counts any NUL from a
+ * \u0000, in *len), or NULL. Without escapes the bytes are copied as they are:
+ * the document was validated. */
+static char *field_dup(const struct field *f, size_t *len)
+{
+	struct buf b;
+
+	if (!is_string(f))
+		return NULL;
+	if (!memchr(f->p, '\\', f->n)) {
+		if (len)
+			*len = f->n - 2;
+		return xstrndup(f->p + 1, f->n - 2);
+	}
+	buf_init(&b, 0);
+	if (json_unescape(&b, f->p, f->n) < 0) {
+		buf_free(&b);
+		return NULL;
+	}
+	return buf_steal(&b, len);
+}
+
+static int64_t field_i64(const struct field *f, struct buf *tmp, int64_t dflt)
+{
+	const char *s = field_str(f, tmp);
 	int64_t v;
 
 	return s && parse_i64(s, 0, INT64_MAX, &v) == 0 ? v : dflt;
 }
 
-static int parse_messages(struct json_object *root, struct sqs_result *r)
+static int parse_message(const char *p, size_t n, struct buf *tmp, struct sqs_message *out)
 {
-	struct json_object *arr, *m, *attrs;
-	const char *id, *rh, *body;
-	size_t i, n, blen;
+	static const char *const names[] = {"MessageId", "ReceiptHandle", "Body", "Attributes"};
+	static const char *const attr_names[] = {"ApproximateReceiveCount", "SentTimestamp",
+						 "ApproximateFirstReceiveTimestamp"};
+	struct field f[ARRAY_SIZE(names)], a[ARRAY_SIZE(attr_names)] = {{0}};
+	struct sqs_message m = {0};
 
-	if (!json_object_object_get_ex(root, "Messages", &arr))
-		return 0; /* empty receive */
-	if (!json_object_is_type(arr, json_type_array))
-		return -1;
-	n = json_object_array_length(arr);
-	if (n > 10)
-		return -1;
-	r->messages = xcalloc(n, sizeof(*r->messages));
-	for (i = 0; i < n; i++) {
-		m = json_object_array_get_idx(arr, i);
-		id = jstr(m, "MessageId", NULL);
-		rh = jstr(m, "ReceiptHandle", NULL);
-		body = jstr(m, "Body", &blen);
-		if (!id || !rh || !body || !*id || !*rh)
-			return -1;
-		if (!json_object_object_get_ex(m, "Attributes", &attrs))
-			attrs = NULL;
-		r->messages[r->nmessages++] = (struct sqs_message){
-			.message_id = xstrdup(id),
-			.receipt_handle = xstrdup(rh),
-			.body = xstrndup(body, blen),
-			.body_len = blen,
-			.receive_count = jattr_i64(attrs, "ApproximateReceiveCount", 1),
-			.sent_ms = jattr_i64(attrs, "SentTimestamp", 0),
-			.first_receive_ms = jattr_i64(attrs, "ApproximateFirstReceiveTimestamp", 0),
-		};
-	}
+	find_fields(p, n, names, ARRAY_SIZE(names), f);
+	m.message_id = field_dup(&f[0], NULL);
+	m.receipt_handle = field_dup(&f[1], NULL);
+	m.body = field_dup(&f[2], &m.body_len);
+	if (!m.message_id || !m.receipt_handle || !m.body || !*m.message_id || !*m.receipt_handle)
+		goto fail;
+	if (f[3].p && f[3].type == JSON_OBJECT)
+		find_fields(f[3].p, f[3].n, attr_names, ARRAY_SIZE(attr_names), a);
+	m.receive_count = field_i64(&a[0], tmp, 1);
+	m.sent_ms = field_i64(&a[1], tmp, 0);
+	m.first_receive_ms = field_i64(&a[2], tmp, 0);
+	*out = m;
 	return 0;
+fail:
+	sqs_message_clear(&m);
+	return -1;
+}
+
+/* At most SQS's ten messages; an absent list is an empty receive. */
+static int parse_messages(const char *p, size_t n, struct sqs_result *r)
+{
+	static const char *const names[] = {"Messages"};
+	struct field list;
+	struct json_elems el;
+	struct buf tmp;
+	const char *v;
+	size_t vn;
+	int rc = -1;
+
+	buf_init(&tmp, 0);
+	find_fields(p, n, names, 1, &list);
+	if (!list.p)
+		return 0;
+	if (json_elems_init(&el, list.p, list.n) < 0)
+		goto out;
+	r->messages = xcalloc(10, sizeof(*r->messages));
+	while (json_elems_next(&el, &v, &vn) == 1) {
+		if (r->nmessages == 10 || parse_message(v, vn, &tmp, &r->messages[r->nmessages]) < 0)
+			goto out;
+		r->nmessages++;
+	}
+	rc = 0;
+out:
+	buf_free(&tmp);
+	return rc;
 }
 
 /* A peer's batch-entry code or message, bounded and one printable line (it is
@@ -197,11 +270,65 @@ static char *peer_text(const char *s, size_t max, bool code)
 	return out;
 }
 
-static int parse_batch(struct json_object *root, struct sqs_op *op, struct sqs_result *r)
+/* json-c's json_object_get_boolean: true, a non-zero number, a non-empty string. */
+static bool field_truthy(const struct field *f)
 {
-	struct json_object *arr, *e, *sf;
-	const char *id;
-	size_t i, j, n;
+	size_t i;
+
+	if (!f->p)
+		return false;
+	if (f->type == JSON_BOOL)
+		return f->p[0] == 't';
+	if (f->type == JSON_STRING)
+		return f->n > 2;
+	for (i = 0; f->type == JSON_NUMBER && i < f->n && f->p[i] != 'e' && f->p[i] != 'E'; i++)
+		if (f->p[i] >= '1' && f->p[i] <= '9')
+			return true;
+	return false;
+}
+
+static void entry_set(struct sqs_entry_result *e, bool ok, char *code, char *message)
+{
+	free(e->code);
+	free(e->message);
+	e->ok = ok;
+	e->code = code;
+	e->message = message;
+}
+
+/* One element of Successful (ok) or Failed: marks the request entries with its Id. */
+static void batch_entry(const char *p, size_t n, bool ok, const struct sqs_op *op,
+			struct buf *tmp, struct sqs_result *r)
+{
+	static const char *const names[] = {"Id", "Code", "Message", "SenderFault"};
+	struct field f[ARRAY_SIZE(names)];
+	char *id;
+	size_t j;
+
+	find_fields(p, n, names, ARRAY_SIZE(names), f);
+	id = field_dup(&f[0], NULL);
+	for (j = 0; id && j < op->nids; j++) {
+		if (strcmp(op->ids[j], id) != 0)
+			continue;
+		if (ok) {
+			entry_set(&r->entries[j], true, NULL, NULL);
+			continue;
+		}
+		entry_set(&r->entries[j], false, peer_text(field_str(&f[1], tmp), 128, true),
+			  peer_text(field_str(&f[2], tmp), 256, false));
+		r->entries[j].sender_fault = field_truthy(&f[3]);
+	}
+	free(id);
+}
+
+static int parse_batch(const char *p, size_t n, const struct sqs_op *op, struct sqs_result *r)
+{
+	static const char *const names[] = {"Successful", "Failed"};
+	struct field lists[ARRAY_SIZE(names)];
+	struct json_elems el;
+	struct buf tmp;
+	const char *v;
+	size_t i, vn;
 
 	r->entries = xcalloc(op->nids ? op->nids : 1, sizeof(*r->entries));
 	r->nentries = op->nids;
@@ -210,41 +337,17 @@ static int parse_batch(struct json_object *root, struct sqs_op *op, struct sqs_r
 		r->entries[i].code = xstrdup("MissingFromAnswer");
 		r->entries[i].message = xstrdup("entry absent from the batch answer");
 	}
-	if (json_object_object_get_ex(root, "Successful", &arr) &&
-	    json_object_is_type(arr, json_type_array)) {
-		n = json_object_array_length(arr);
-		for (i = 0; i < n; i++) {
-			id = jstr(json_object_array_get_idx(arr, i), "Id", NULL);
-			for (j = 0; id && j < op->nids; j++) {
-				if (strcmp(op->ids[j], id) == 0) {
-					r->entries[j].ok = true;
-					free(r->entries[j].code);
-					free(r->entries[j].message);
-					r->entries[j].code = r->entries[j].message = NULL;
-				}
-			}
-		}
+	buf_init(&tmp, 0);
+	find_fields(p, n, names, ARRAY_SIZE(names), lists);
+	/* Successful first: an entry in both lists failed. */
+	for (i = 0; i < ARRAY_SIZE(names); i++) {
+		if (!lists[i].p || json_elems_init(&el, lists[i].p, lists[i].n) < 0)
+			continue;
+		while (json_elems_next(&el, &v, &vn) == 1)
+			if (json_type_of(v, vn) == JSON_OBJECT)
+				batch_entry(v, vn, i == 0, op, &tmp, r);
 	}
-	if (json_object_object_get_ex(root, "Failed", &arr) &&
-	    json_object_is_type(arr, json_type_array)) {
-		n = json_object_array_length(arr);
-		for (i = 0; i < n; i++) {
-			e = json_object_array_get_idx(arr, i);
-			id = jstr(e, "Id", NULL);
-			for (j = 0; id && j < op->nids; j++) {
-				if (strcmp(op->ids[j], id) != 0)
-					continue;
-				r->entries[j].ok = false;
-				free(r->entries[j].code);
-				free(r->entries[j].message);
-				r->entries[j].code = peer_text(jstr(e, "Code", NULL), 128, true);
-				r->entries[j].message = peer_text(jstr(e, "Message", NULL), 256, false);
-				r->entries[j].sender_fault =
-					json_object_object_get_ex(e, "SenderFault", &sf) &&
-					json_object_get_boolean(sf);
-			}
-		}
-	}
+	buf_free(&tmp);
 	return 0;
 }
 
@@ -264,51 +367,52 @@ static void fail_entries(const struct sqs_op *op, struct sqs_result *r, const ch
 	}
 }
 
+/* json-c's nesting limit, which the client had before. */
+#define SQS_MAX_DEPTH 32
+
 static int parse_answer(struct sqs_op *op, const char *body, size_t len, struct sqs_result *r)
 {
-	struct json_tokener *tok = json_tokener_new_ex(32);
-	struct json_object *root = NULL;
-	const char *v;
-	int rc = -1;
+	static const char *const value_names[] = {"MessageId", "QueueUrl"};
+	const struct json_limits lim = {.max_depth = SQS_MAX_DEPTH};
+	struct field f;
 
-	if (!len) {
+	if (!len || !body) {
 		body = "{}";
 		len = 2;
 	}
-	if (tok && len <= INT32_MAX)
-		root = json_tokener_parse_ex(tok, body, (int)len);
-	json_tokener_free(tok);
-	if (!root || !json_object_is_type(root, json_type_object)) {
+	if (json_validate(body, len, &lim, NULL) != JSON_OK) {
 		r->parse_error = "answer is not a JSON object";
-		goto out;
+		return -1;
+	}
+	json_trim(&body, &len);
+	if (json_type_of(body, len) != JSON_OBJECT) {
+		r->parse_error = "answer is not a JSON object";
+		return -1;
 	}
 	switch (op->kind) {
 	case OP_RECEIVE:
-		if (parse_messages(root, r) < 0) {
+		if (parse_messages(body, len, r) < 0) {
 			r->parse_error = "malformed ReceiveMessage answer";
-			goto out;
+			return -1;
 		}
 		break;
 	case OP_DELETE:
 	case OP_VISIBILITY:
-		parse_batch(root, op, r);
+		parse_batch(body, len, op, r);
 		break;
 	case OP_SEND:
 	case OP_GET_URL:
-		v = jstr(root, op->kind == OP_SEND ? "MessageId" : "QueueUrl", NULL);
-		if (!v) {
+		find_fields(body, len, &value_names[op->kind == OP_SEND ? 0 : 1], 1, &f);
+		r->value = field_dup(&f, NULL);
+		if (!r->value) {
 			r->parse_error = "answer lacks the expected field";
-			goto out;
+			return -1;
 		}
-		r->value = xstrdup(v);
 		break;
 	case OP_CHECK:
 		break;
 	}
-	rc = 0;
-out:
-	json_object_put(root);
-	return rc;
+	return 0;
 }
 
 int sqs_parse_answer(const char *target, const char *body, size_t len, const char *const *ids,
@@ -329,13 +433,6 @@ void sqs_result_clear(struct sqs_result *r)
 	result_free(r);
 	memset(r, 0, sizeof(*r));
 }
-
-static void on_done(struct aws_response *resp, void *arg);
-
-/* max_attempts 0: the retry policy's default. */
-static struct sqs_op *op_start_n(struct sqs *s, enum sqs_kind kind, struct json_object *req,
-				 size_t max_response, long timeout_ms, int max_attempts, sqs_cb cb,
-				 void *arg);
 
 static void on_done(struct aws_response *resp, void *arg)
 {
@@ -368,7 +465,48 @@ static void on_done(struct aws_response *resp, void *arg)
 	op_free(op);
 }
 
-static struct sqs_op *op_start_n(struct sqs *s, enum sqs_kind kind, struct json_object *req,
+/* ---- requests ------------------------------------------------------------ */
+
+/* Request bodies are written with json.c into a buffer without a maximum, so
+ * no append can fail (allocation failure aborts); members keep the order
+ * json-c gave them. */
+static void req_begin(struct buf *b, const char *queue_url)
+{
+	buf_init(b, 0);
+	buf_reserve(b, 256);
+	buf_addc(b, '{');
+	if (queue_url) {
+		buf_adds(b, "\"QueueUrl\":");
+		json_write_string(b, queue_url, strlen(queue_url));
+	}
+}
+
+/* ,"name": (no comma for the object's first member); name needs no escaping. */
+static void req_key(struct buf *b, const char *name)
+{
+	char last = b->len ? b->data[b->len - 1] : '{';
+
+	if (last != '{')
+		buf_addc(b, ',');
+	buf_addc(b, '"');
+	buf_adds(b, name);
+	buf_adds(b, "\":");
+}
+
+static void req_str(struct buf *b, const char *name, const char *value)
+{
+	req_key(b, name);
+	json_write_string(b, value, strlen(value));
+}
+
+static void req_int(struct buf *b, const char *name, int value)
+{
+	req_key(b, name);
+	buf_add_i64(b, value);
+}
+
+/* max_attempts 0: the retry policy's default. Takes the request body. */
+static struct sqs_op *op_start_n(struct sqs *s, enum sqs_kind kind, struct buf *req,
 				 size_t max_response, long timeout_ms, int max_attempts, sqs_cb cb,
 				 void *arg)
 {
@@ -378,90 +516,71 @@ static struct sqs_op *op_start_n(struct sqs *s, enum sqs_kind kind, struct json_
 		{"X-Amz-Target", targets[kind]},
 	};
 	struct aws_request ar;
+	size_t len;
 
 	op->s = s;
 	op->kind = kind;
 	op->cb = cb;
 	op->arg = arg;
-	op->body = xstrdup(json_object_to_json_string_ext(
-		req, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(req);
+	buf_addc(req, '}');
+	op->body = buf_steal(req, &len);
 	ar = (struct aws_request){
 		.service = "sqs", .method = "POST", .endpoint = &s->ep, .path = "/",
 		.headers = headers, .nheaders = ARRAY_SIZE(headers), .body = op->body,
-		.body_len = strlen(op->body), .timeout_ms = timeout_ms,
+		.body_len = len, .timeout_ms = timeout_ms,
 		.max_response = max_response, .max_attempts = max_attempts,
 	};
 	op->call = aws_call_start(s->c, &ar, on_done, op);
 	return op;
 }
 
-static struct sqs_op *op_start(struct sqs *s, enum sqs_kind kind, struct json_object *req,
+static struct sqs_op *op_start(struct sqs *s, enum sqs_kind kind, struct buf *req,
 			       size_t max_response, long timeout_ms, sqs_cb cb, void *arg)
 {
 	return op_start_n(s, kind, req, max_response, timeout_ms, 0, cb, arg);
 }
 
-static struct json_object *req_new(const char *queue_url)
-{
-	struct json_object *o = json_object_new_object();
-
-	if (queue_url)
-		json_object_object_add(o, "QueueUrl", json_object_new_string(queue_url));
-	return o;
-}
-
-static struct json_object *str_array(const char *const *v, size_t n)
-{
-	struct json_object *a = json_object_new_array();
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		json_object_array_add(a, json_object_new_string(v[i]));
-	return a;
-}
-
 struct sqs_op *sqs_receive(struct sqs *s, const struct sqs_receive_params *p, sqs_cb cb,
 			   void *arg)
 {
-	static const char *const all[] = {"All"};
-	struct json_object *o = req_new(p->queue_url);
+	struct buf b;
 
-	json_object_object_add(o, "MaxNumberOfMessages", json_object_new_int(p->max_messages));
-	json_object_object_add(o, "WaitTimeSeconds", json_object_new_int(p->wait_time));
+	req_begin(&b, p->queue_url);
+	req_int(&b, "MaxNumberOfMessages", p->max_messages);
+	req_int(&b, "WaitTimeSeconds", p->wait_time);
 	if (p->visibility_timeout >= 0)
-		json_object_object_add(o, "VisibilityTimeout",
-				       json_object_new_int(p->visibility_timeout));
+		req_int(&b, "VisibilityTimeout", p->visibility_timeout);
 	/* Both spellings: MessageSystemAttributeNames is current, AttributeNames older. */
-	json_object_object_add(o, "MessageSystemAttributeNames", str_array(all, 1));
-	json_object_object_add(o, "AttributeNames", str_array(all, 1));
-	json_object_object_add(o, "MessageAttributeNames", str_array(all, 1));
+	req_key(&b, "MessageSystemAttributeNames");
+	buf_adds(&b, "[\"All\"],\"AttributeNames\":[\"All\"],\"MessageAttributeNames\":[\"All\"]");
 	/* The long poll itself plus room for the answer. */
 	/* One attempt: the pipeline backs off failed receives itself. */
-	return op_start_n(s, OP_RECEIVE, o, SQS_MAX_RECEIVE, (long)p->wait_time * 1000 + 10000, 1,
+	return op_start_n(s, OP_RECEIVE, &b, SQS_MAX_RECEIVE, (long)p->wait_time * 1000 + 10000, 1,
 			  cb, arg);
 }
 
 static struct sqs_op *batch(struct sqs *s, enum sqs_kind kind, const char *queue_url,
 			    const struct sqs_batch_entry *e, size_t n, sqs_cb cb, void *arg)
 {
-	struct json_object *o = req_new(queue_url), *arr = json_object_new_array(), *ent;
+	struct buf b;
 	struct sqs_op *op;
 	char **ids = xcalloc(n ? n : 1, sizeof(*ids));
 	size_t i;
 
+	req_begin(&b, queue_url);
+	req_key(&b, "Entries");
+	buf_addc(&b, '[');
 	for (i = 0; i < n; i++) {
-		ent = json_object_new_object();
-		json_object_object_add(ent, "Id", json_object_new_string(e[i].id));
-		json_object_object_add(ent, "ReceiptHandle", json_object_new_string(e[i].receipt_handle));
+		buf_adds(&b, i ? ",{" : "{");
+		req_str(&b, "Id", e[i].id);
+		req_str(&b, "ReceiptHandle", e[i].receipt_handle);
 		if (kind == OP_VISIBILITY)
-			json_object_object_add(ent, "VisibilityTimeout",
-					       json_object_new_int(e[i].visibility_timeout));
-		json_object_array_add(arr, ent);
+			req_int(&b, "VisibilityTimeout", e[i].visibility_timeout);
+		buf_addc(&b, '}');
 		ids[i] = xstrdup(e[i].id);
 	}
-	json_object_object_add(o, "Entries", arr);
-	op = op_start(s, kind, o, SQS_MAX_ANSWER, SQS_TIMEOUT_MS, cb, arg);
+	buf_addc(&b, ']');
+	op = op_start(s, kind, &b, SQS_MAX_ANSWER, SQS_TIMEOUT_MS, cb, arg);
 	op->ids = ids;
 	op->nids = n;
 	return op;
@@ -483,36 +602,44 @@ struct sqs_op *sqs_change_visibility_batch(struct sqs *s, const char *queue_url,
 struct sqs_op *sqs_send(struct sqs *s, const char *queue_url, const char *body, size_t len,
 			const struct sqs_attr *attrs, size_t nattrs, sqs_cb cb, void *arg)
 {
-	struct json_object *o = req_new(queue_url), *ma, *a;
+	struct buf b;
 	size_t i;
 
-	json_object_object_add(o, "MessageBody", json_object_new_string_len(body, (int)len));
+	req_begin(&b, queue_url);
+	req_key(&b, "MessageBody");
+	json_write_string(&b, body, len);
 	if (nattrs) {
-		ma = json_object_new_object();
+		req_key(&b, "MessageAttributes");
+		buf_addc(&b, '{');
 		for (i = 0; i < nattrs; i++) {
-			a = json_object_new_object();
-			json_object_object_add(a, "DataType", json_object_new_string(attrs[i].type));
-			json_object_object_add(a, "StringValue", json_object_new_string(attrs[i].value));
-			json_object_object_add(ma, attrs[i].name, a);
+			if (i)
+				buf_addc(&b, ',');
+			json_write_string(&b, attrs[i].name, strlen(attrs[i].name));
+			buf_adds(&b, ":{");
+			req_str(&b, "DataType", attrs[i].type);
+			req_str(&b, "StringValue", attrs[i].value);
+			buf_addc(&b, '}');
 		}
-		json_object_object_add(o, "MessageAttributes", ma);
+		buf_addc(&b, '}');
 	}
-	return op_start(s, OP_SEND, o, SQS_MAX_ANSWER, SQS_TIMEOUT_MS, cb, arg);
+	return op_start(s, OP_SEND, &b, SQS_MAX_ANSWER, SQS_TIMEOUT_MS, cb, arg);
 }
 
 struct sqs_op *sqs_get_queue_url(struct sqs *s, const char *name, sqs_cb cb, void *arg)
 {
-	struct json_object *o = req_new(NULL);
+	struct buf b;
 
-	json_object_object_add(o, "QueueName", json_object_new_string(name));
-	return op_start(s, OP_GET_URL, o, SQS_MAX_ANSWER, SQS_TIMEOUT_MS, cb, arg);
+	req_begin(&b, NULL);
+	req_str(&b, "QueueName", name);
+	return op_start(s, OP_GET_URL, &b, SQS_MAX_ANSWER, SQS_TIMEOUT_MS, cb, arg);
 }
 
 struct sqs_op *sqs_check_queue(struct sqs *s, const char *queue_url, sqs_cb cb, void *arg)
 {
-	static const char *const names[] = {"QueueArn"};
-	struct json_object *o = req_new(queue_url);
+	struct buf b;
 
-	json_object_object_add(o, "AttributeNames", str_array(names, 1));
-	return op_start(s, OP_CHECK, o, SQS_MAX_ANSWER, SQS_TIMEOUT_MS, cb, arg);
+	req_begin(&b, queue_url);
+	req_key(&b, "AttributeNames");
+	buf_adds(&b, "[\"QueueArn\"]");
+	return op_start(s, OP_CHECK, &b, SQS_MAX_ANSWER, SQS_TIMEOUT_MS, cb, arg);
 }
