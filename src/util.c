@@ -147,7 +147,10 @@ int buf_adds(struct buf *b, const char *s)
 
 int buf_reserve(struct buf *b, size_t n)
 {
-	return buf_grow(b, n);
+	if (buf_grow(b, n) < 0)
+		return -1;
+	b->data[b->len] = '\0'; /* a fresh buffer reads as "" */
+	return 0;
 }
 
 int buf_add_i64(struct buf *b, int64_t v)

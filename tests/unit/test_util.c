@@ -24,6 +24,11 @@ static void test_buf_max(void)
 	CHECK_INT(buf_addc(&b, '6'), -1);
 	CHECK_STR(buf_str(&b), "12345");
 	buf_free(&b);
+	/* a reserved but empty buffer reads as "" */
+	buf_init(&b, 0);
+	CHECK_INT(buf_reserve(&b, 100), 0);
+	CHECK_STR(buf_str(&b), "");
+	buf_free(&b);
 
 	/* byte by byte across many grows, plain and secret */
 	buf_init(&b, 0);
