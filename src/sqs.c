@@ -302,7 +302,7 @@ static void batch_entry(const char *p, size_t n, bool ok, const struct sqs_op *o
 {
 	static const char *const names[] = {"Id", "Code", "Message", "SenderFault"};
 	struct field f[ARRAY_SIZE(names)];
-	char *id;
+	char *id, *code, *message;
 	size_t j;
 
 	find_fields(p, n, names, ARRAY_SIZE(names), f);
@@ -314,8 +314,10 @@ static void batch_entry(const char *p, size_t n, bool ok, const struct sqs_op *o
 			entry_set(&r->entries[j], true, NULL, NULL);
 			continue;
 		}
-		entry_set(&r->entries[j], false, peer_text(field_str(&f[1], tmp), 128, true),
-			  peer_text(field_str(&f[2], tmp), 256, false));
+		/* one at a time: each reuses tmp */
+		code = peer_text(field_str(&f[1], tmp), 128, true);
+		message = peer_text(field_str(&f[2], tmp), 256, false);
+		entry_set(&r->entries[j], false, code, message);
 		r->entries[j].sender_fault = field_truthy(&f[3]);
 	}
 	free(id);
