@@ -4,7 +4,6 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -24,10 +23,10 @@ static bool is_unreserved(unsigned char c)
  * again (the '%' itself becomes "%25", so "%25XX"); '/' kept when keep_slash. */
 static int encode_n(struct buf *out, const char *s, size_t n, bool keep_slash, int times)
 {
-	const char *pct = times == 2 ? "%25" : "%";
-	size_t i, start = 0;
+	/* "%XX", or "%25XX" when encoding twice */
+	char esc[5] = {'%', '2', '5'};
+	size_t i, start = 0, k = times == 2 ? 3 : 1;
 	unsigned char c;
-	char hex[2];
 
 	if (times == 0)
 		return buf_add(out, s, n);
@@ -35,10 +34,9 @@ static int encode_n(struct buf *out, const char *s, size_t n, bool keep_slash, i
 		c = (unsigned char)s[i];
 		if (is_unreserved(c) || (keep_slash && c == '/'))
 			continue;
-		hex[0] = hexdig[c >> 4];
-		hex[1] = hexdig[c & 15];
-		if (buf_add(out, s + start, i - start) < 0 || buf_adds(out, pct) < 0 ||
-		    buf_add(out, hex, 2) < 0)
+		esc[k] = hexdig[c >> 4];
+		esc[k + 1] = hexdig[c & 15];
+		if (buf_add(out, s + start, i - start) < 0 || buf_add(out, esc, k + 2) < 0)
 			return -1;
 		start = i + 1;
 	}
@@ -188,38 +186,42 @@ static bool is_space(char c)
 static int add_lower_name(struct buf *names, const char *name, size_t *off)
 {
 	size_t i, n = name ? strlen(name) : 0;
-	char c;
+	char *p;
 
 	if (n == 0)
 		return -1;
+	for (i = 0; i < n; i++)
+		if (!is_tchar((unsigned char)name[i]))
+			return -1;
 	*off = names->len;
-	for (i = 0; i < n; i++) {
-		c = name[i];
-		if (!is_tchar((unsigned char)c))
-			return -1;
-		if (c >= 'A' && c <= 'Z')
-			c = (char)(c - 'A' + 'a');
-		if (buf_addc(names, c) < 0)
-			return -1;
-	}
-	return buf_addc(names, '\0');
+	if (buf_add(names, name, n + 1) < 0) /* with the NUL */
+		return -1;
+	for (p = names->data + *off; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	return 0;
 }
 
 /* Value with leading/trailing white space removed and inner runs turned
- * into one space (the spec's Trimall). */
+ * into one space (the spec's Trimall); runs of other bytes appended whole. */
 static int add_trimmed(struct buf *out, const char *v)
 {
-	bool any = false, pending = false;
+	size_t run;
 
-	for (; v && *v; v++) {
-		if (is_space(*v)) {
-			pending = any;
-			continue;
-		}
-		if ((pending && buf_addc(out, ' ') < 0) || buf_addc(out, *v) < 0)
+	while (v && *v) {
+		while (is_space(*v))
+			v++;
+		for (run = 0; v[run] && !is_space(v[run]); run++)
+			;
+		if (run == 0)
+			break;
+		if (buf_add(out, v, run) < 0)
 			return -1;
-		pending = false;
-		any = true;
+		v += run;
+		while (is_space(*v))
+			v++;
+		if (*v && buf_addc(out, ' ') < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -348,6 +350,16 @@ static bool scope_name_ok(const char *s)
 	return true;
 }
 
+/* "20261203/eu-west-1/sqs/aws4_request", the credential scope. */
+static int add_scope(struct buf *out, const char *date8, const struct sigv4_params *p)
+{
+	if (buf_add(out, date8, 8) < 0 || buf_addc(out, '/') < 0 || buf_adds(out, p->region) < 0 ||
+	    buf_addc(out, '/') < 0 || buf_adds(out, p->service) < 0 ||
+	    buf_adds(out, "/aws4_request") < 0)
+		return -1;
+	return 0;
+}
+
 int sigv4_string_to_sign(const struct sigv4_params *p, const char *canonical_request,
 			 size_t len, struct buf *out)
 {
@@ -357,8 +369,11 @@ int sigv4_string_to_sign(const struct sigv4_params *p, const char *canonical_req
 		return -1;
 	time_fmt_amz(p->time_ms, amz);
 	sha256_hex(canonical_request, len, hash);
-	return buf_addf(out, ALGORITHM "\n%s\n%.8s/%s/%s/aws4_request\n%s", amz, amz, p->region,
-			p->service, hash);
+	if (buf_adds(out, ALGORITHM "\n") < 0 || buf_add(out, amz, TIME_AMZ_LEN - 1) < 0 ||
+	    buf_addc(out, '\n') < 0 || add_scope(out, amz, p) < 0 || buf_addc(out, '\n') < 0 ||
+	    buf_add(out, hash, SHA256_HEX_LEN) < 0)
+		return -1;
+	return 0;
 }
 
 void sigv4_signing_key(const char *secret_key, const char *date8, const char *region,
@@ -442,22 +457,55 @@ void sigv4_result_free(struct sigv4_result *r)
 	r->security_token = NULL;
 }
 
+/* The Authorization value, in a secret buffer sized for it up front. */
+static char *authorization(const struct sigv4_params *p, const char *date8,
+			  const struct buf *signed_headers, const char *sig)
+{
+	struct buf auth;
+	char *out = NULL;
+
+	buf_init_secret(&auth, SIGV4_MAX_CANONICAL);
+	if (buf_reserve(&auth, sizeof(ALGORITHM " Credential=") + strlen(p->access_key) + 9 +
+				       strlen(p->region) + strlen(p->service) +
+				       sizeof("//aws4_request, SignedHeaders=") +
+				       signed_headers->len + sizeof(", Signature=") +
+				       SHA256_HEX_LEN) < 0 ||
+	    buf_adds(&auth, ALGORITHM " Credential=") < 0 || buf_adds(&auth, p->access_key) < 0 ||
+	    buf_addc(&auth, '/') < 0 || add_scope(&auth, date8, p) < 0 ||
+	    buf_adds(&auth, ", SignedHeaders=") < 0 ||
+	    buf_add(&auth, buf_str(signed_headers), signed_headers->len) < 0 ||
+	    buf_adds(&auth, ", Signature=") < 0 || buf_add(&auth, sig, SHA256_HEX_LEN) < 0)
+		goto out;
+	out = buf_steal(&auth, NULL);
+out:
+	buf_free(&auth);
+	return out;
+}
+
+/* Room for a typical canonical request, so that it is built without regrowing
+ * (which, for a secret buffer, copies and wipes). */
+#define CANONICAL_RESERVE 2048
+
 int sigv4_sign(const struct sigv4_request *req, const struct sigv4_params *p,
 	       struct sigv4_key_cache *cache, struct sigv4_result *out)
 {
-	struct buf creq, sts, signed_headers, auth;
+	struct buf creq, sts, signed_headers;
 	struct sigv4_kv extra[2];
 	char date8[9], sig[SHA256_HEX_LEN + 1];
 	uint8_t key[32];
-	size_t nextra;
+	size_t nextra = 0;
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
-	buf_init_secret(&creq, SIGV4_MAX_CANONICAL);
+	/* The canonical request holds the session token, if any: wipe it then. */
+	if (p->session_token && *p->session_token)
+		buf_init_secret(&creq, SIGV4_MAX_CANONICAL);
+	else
+		buf_init(&creq, SIGV4_MAX_CANONICAL);
 	buf_init(&sts, SIGV4_MAX_CANONICAL);
 	buf_init(&signed_headers, SIGV4_MAX_CANONICAL);
-	buf_init_secret(&auth, SIGV4_MAX_CANONICAL);
-	if (!p->secret_key || !scope_name_ok(p->access_key))
+	if (!p->secret_key || !scope_name_ok(p->access_key) ||
+	    buf_reserve(&creq, CANONICAL_RESERVE) < 0)
 		goto fail;
 	time_fmt_amz(p->time_ms, out->amz_date);
 	memcpy(date8, out->amz_date, 8);
@@ -468,20 +516,16 @@ int sigv4_sign(const struct sigv4_request *req, const struct sigv4_params *p,
 		goto fail;
 	sigv4_key_cache_get(cache, p->secret_key, date8, p->region, p->service, key);
 	sigv4_signature(key, buf_str(&sts), sts.len, sig);
-	if (buf_addf(&auth, ALGORITHM " Credential=%s/%s/%s/%s/aws4_request, SignedHeaders=%s, "
-			    "Signature=%s",
-		     p->access_key, date8, p->region, p->service, buf_str(&signed_headers),
-		     sig) < 0)
+	OPENSSL_cleanse(key, sizeof(key));
+	out->authorization = authorization(p, date8, &signed_headers, sig);
+	if (!out->authorization)
 		goto fail;
-	out->authorization = buf_steal(&auth, NULL);
 	out->security_token = nextra > 1 ? p->session_token : NULL;
 	rc = 0;
 fail:
-	OPENSSL_cleanse(key, sizeof(key));
 	buf_free(&creq);
 	buf_free(&sts);
 	buf_free(&signed_headers);
-	buf_free(&auth);
 	if (rc < 0)
 		memset(out, 0, sizeof(*out));
 	return rc;
