@@ -160,6 +160,10 @@ static int scan_string(struct scan *s)
 			s->i++;
 			return 0;
 		}
+		if (c >= 0x20 && c < 0x80 && c != '\\') { /* the common case */
+			s->i++;
+			continue;
+		}
 		if (c < 0x20)
 			return scan_fail(s, JSON_ERR_SYNTAX, "control character in string");
 		if (c == '\\') {
@@ -396,13 +400,22 @@ enum json_type json_type_of(const char *p, size_t n)
 	}
 }
 
-/* End of the string token starting at p[i] (the quote); validated input. */
+/* End of the string token starting at p[i] (the quote); validated input. The
+ * closing quote is the first one after an even run of backslashes. */
 static size_t skip_string(const char *p, size_t n, size_t i)
 {
-	for (i++; i < n && p[i] != '"'; i++)
-		if (p[i] == '\\')
-			i++;
-	return i < n ? i + 1 : n;
+	const char *q;
+	size_t start = ++i, k;
+
+	while (i < n && (q = memchr(p + i, '"', n - i)) != NULL) {
+		i = (size_t)(q - p);
+		for (k = i; k > start && p[k - 1] == '\\'; k--)
+			;
+		if ((i - k) % 2 == 0)
+			return i + 1;
+		i++;
+	}
+	return n;
 }
 
 /* End of the validated value starting at p[i]: strings are skipped whole and
@@ -549,6 +562,8 @@ int json_unescape(struct buf *out, const char *raw, size_t n)
 
 	if (n < 2 || p[0] != '"' || p[n - 1] != '"')
 		return -1;
+	/* At most n - 2 bytes come out; a bounded out may still take fewer. */
+	(void)buf_reserve(out, n - 2);
 	n--; /* closing quote */
 	while (i < n) {
 		for (run = i; run < n && p[run] != '\\' && p[run] != '"' && p[run] >= 0x20; run++)
@@ -594,6 +609,8 @@ int json_write_string(struct buf *out, const char *s, size_t n)
 	size_t i = 0, run, k, bad;
 	char esc[6] = {'\\', 'u', '0', '0', 0, 0};
 
+	/* the usual size; escapes grow it further */
+	(void)buf_reserve(out, n + 2);
 	if (buf_addc(out, '"') < 0)
 		return -1;
 	while (i < n) {
