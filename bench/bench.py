@@ -205,6 +205,74 @@ class EmptyWatcher(threading.Thread):
             self.done.wait(self.interval)
 
 
+class RssSampler(threading.Thread):
+    """--rss-breakdown: samples /proc/PID/smaps of the consumer (the deepest process under GNU
+    time) every `interval` seconds and keeps the sample with the largest total Rss: where the
+    peak RSS is, by mapping (each shared object, [heap], [stack], anonymous mappings)."""
+
+    def __init__(self, time_pid, interval=0.01):
+        super().__init__(daemon=True)
+        self.time_pid = time_pid
+        self.interval = interval
+        self.peak = None  # (total KiB, {name: (rss, private_dirty)}, seconds since start)
+        self.done = threading.Event()
+
+    def target(self):
+        pid = self.time_pid
+        while True:
+            try:
+                with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+                    kids = f.read().split()
+            except OSError:
+                return None
+            if not kids:
+                return pid if pid != self.time_pid else None
+            pid = int(kids[0])
+
+    @staticmethod
+    def sample(pid):
+        out, name = {}, None
+        with open("/proc/%d/smaps" % pid) as f:
+            for line in f:
+                if "-" in line.split(" ", 1)[0] and not line[0].isupper():
+                    parts = line.split(None, 5)
+                    path = parts[5].strip() if len(parts) > 5 else ""
+                    if path.startswith("/"):
+                        name = os.path.basename(path)
+                    else:
+                        name = path or "anonymous"
+                elif line.startswith("Rss:") or line.startswith("Private_Dirty:"):
+                    kib = int(line.split()[1])
+                    rss, dirty = out.get(name, (0, 0))
+                    out[name] = (rss + kib, dirty) if line[0] == "R" else (rss, dirty + kib)
+        return out
+
+    def run(self):
+        t0 = time.monotonic()
+        while not self.done.is_set():
+            pid = self.target()
+            if pid:
+                try:
+                    s = self.sample(pid)
+                    total = sum(v[0] for v in s.values())
+                    if not self.peak or total > self.peak[0]:
+                        self.peak = (total, s, time.monotonic() - t0)
+                except (OSError, ValueError):
+                    pass
+            self.done.wait(self.interval)
+
+    def report(self):
+        if not self.peak:
+            return "rss breakdown: no sample"
+        total, s, t = self.peak
+        lines = ["peak sampled RSS %.2f MiB at %.2f s (KiB: Rss, of it Private_Dirty):"
+                 % (total / MiB, t)]
+        for name, (rss, dirty) in sorted(s.items(), key=lambda kv: -kv[1][0]):
+            if rss:
+                lines.append("  %7d %7d  %s" % (rss, dirty, name))
+        return "\n".join(lines)
+
+
 # ---- one measured run -------------------------------------------------------------------------
 
 def enqueue(emu_url, queue_url, n, tmp):
@@ -271,6 +339,9 @@ def measure(kind, cfg, emu, queue_name, n, tmp, args, extra_pids=()):
                              stderr=subprocess.STDOUT)
         watcher = EmptyWatcher(emu.url, queue_name, t0, emu_pid, p.pid, extra_pids)
         watcher.start()
+        sampler = RssSampler(p.pid) if args.rss_breakdown and kind == "s3statusd" else None
+        if sampler:
+            sampler.start()
         killer = threading.Timer(args.timeout, p.kill)
         killer.start()
         _, status, ru = os.wait4(p.pid, 0)
@@ -281,6 +352,10 @@ def measure(kind, cfg, emu, queue_name, n, tmp, args, extra_pids=()):
         p.returncode = os.waitstatus_to_exitcode(status)
     watcher.done.set()
     watcher.join(5)
+    if sampler:
+        sampler.done.set()
+        sampler.join(5)
+        say(sampler.report())
     out = open(log_path, encoding="utf-8", errors="replace").read()
     if p.returncode != 0:
         raise RuntimeError("%s exited with %d after %.1fs:\n%s" % (kind, p.returncode, wall,
@@ -561,6 +636,9 @@ def main():
     ap.add_argument("--wait-idle", type=float, default=60,
                     help="before each run wait up to this many seconds for the rest of the "
                     "machine to be idle (< 0.15 cores); 0: do not wait (default 60)")
+    ap.add_argument("--rss-breakdown", action="store_true",
+                    help="sample s3statusd's /proc/PID/smaps every 10 ms and print, per run, "
+                    "the mappings that make up its largest sample")
     ap.add_argument("--show-log", action="store_true", help="print each consumer's output")
     args = ap.parse_args()
     if not args.out:
