@@ -153,6 +153,43 @@ static void msg_free(struct msg *m)
 	p->stats.inflight = p->inflight;
 }
 
+/* dst becomes an exact-size copy of src (which is left empty for reuse): a
+ * buffer grown by doubling holds up to twice its bytes, for as long as the
+ * message is in flight. */
+static void buf_take_exact(struct buf *dst, struct buf *src)
+{
+	buf_free(dst);
+	dst->data = xmalloc(src->len + 1);
+	memcpy(dst->data, src->data, src->len);
+	dst->data[src->len] = '\0';
+	dst->len = src->len;
+	dst->cap = src->len + 1;
+	if (src->cap > SCRATCH_KEEP)
+		buf_free(src); /* a rare large record does not stay allocated */
+	else
+		buf_reset(src);
+}
+
+/* The record is built: what it was built from is needed again only for a
+ * dead letter, and that needs the original body alone. The payload (up to
+ * the body's size) and the account are in the record; the body is kept only
+ * while a failed write could still dead-letter the message (its receive
+ * count has reached max_receives). A copy received again brings its body
+ * back (handle_message). */
+static void drop_decoded(struct msg *m)
+{
+	free(m->st.payload);
+	m->st.payload = NULL;
+	m->st.payload_len = 0;
+	free(m->st.account);
+	m->st.account = NULL;
+	if (m->sm.receive_count < m->p->cfg->max_receives) {
+		free(m->sm.body);
+		m->sm.body = NULL;
+		m->sm.body_len = 0;
+	}
+}
+
 void pl_set_reason(struct msg *m, const char *code, const char *reason)
 {
 	struct pipeline_stats *st = &m->p->stats;
@@ -221,6 +258,7 @@ static void on_put_done(struct s3_result *r, void *arg)
 	if (r->resp->ok) {
 		p->stats.stored++;
 		log_debug("message %s: stored %s", m->sm.message_id, buf_str(&m->key));
+		buf_free(&m->body); /* stored: the record is not sent again */
 		pl_after_stored(m);
 		return;
 	}
@@ -389,6 +427,13 @@ static void handle_message(struct pipeline *p, struct sqs_message *sm)
 		free(m->sm.receipt_handle);
 		m->sm.receipt_handle = sm->receipt_handle;
 		sm->receipt_handle = NULL;
+		if (!m->sm.body) {
+			/* dropped once the record was built; a dead letter may
+			 * now need it (the receive count may have grown) */
+			m->sm.body = sm->body;
+			m->sm.body_len = sm->body_len;
+			sm->body = NULL;
+		}
 		if (sm->receive_count > m->sm.receive_count)
 			m->sm.receive_count = sm->receive_count;
 		sqs_message_clear(sm);
@@ -419,17 +464,20 @@ static void handle_message(struct pipeline *p, struct sqs_message *sm)
 		.queue = p->o.queue_url,
 		.recorded_at_ms = clock_wall_ms(),
 	};
-	if (layout_record_key(&m->key, p->cfg->prefix, &m->st, m->sm.message_id) < 0) {
+	if (layout_record_key(&p->scratch, p->cfg->prefix, &m->st, m->sm.message_id) < 0) {
 		pl_set_reason(m, "InvalidField", "the object key would exceed 1024 bytes");
 		pl_start_dead_letter(m);
 		return;
 	}
-	if (layout_record_body(&m->body, &m->st, &meta,
+	buf_take_exact(&m->key, &p->scratch);
+	if (layout_record_body(&p->scratch, &m->st, &meta,
 			       p->cfg->record_format == RECORD_FORMAT_PAYLOAD) < 0) {
 		pl_set_reason(m, "TooLarge", "the record is too large");
 		pl_start_dead_letter(m);
 		return;
 	}
+	buf_take_exact(&m->body, &p->scratch);
+	drop_decoded(m);
 	start_put(m);
 }
 
@@ -643,6 +691,7 @@ struct pipeline *pipeline_new(const struct pipeline_options *opt)
 	p->loop = opt->loop;
 	p->flush_timer = loop_timer_new(p->loop, pl_on_flush, p);
 	p->shutdown_timer = loop_timer_new(p->loop, on_shutdown_timeout, p);
+	buf_init(&p->scratch, 0);
 	p->npollers = (unsigned)p->cfg->pollers;
 	p->pollers = xcalloc(p->npollers, sizeof(*p->pollers));
 	for (i = 0; i < p->npollers; i++) {
@@ -676,6 +725,7 @@ void pipeline_free(struct pipeline *p)
 	free(p->parked);
 	loop_timer_free(p->flush_timer);
 	loop_timer_free(p->shutdown_timer);
+	buf_free(&p->scratch);
 	free(p);
 }
 

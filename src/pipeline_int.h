@@ -15,6 +15,7 @@
 #define PARK_BASE_MS 1000
 #define RECEIVE_BACKOFF_BASE_MS 500
 #define MSGMAP_BUCKETS 1024
+#define SCRATCH_KEEP 16384 /* bytes of the record scratch buffer kept between uses */
 
 enum msg_state {
 	MS_RECEIVED,
@@ -36,7 +37,8 @@ struct msg {
 	enum msg_state state;
 	struct sqs_message sm;
 	struct status_msg st;
-	struct buf key, body;
+	struct buf key;  /* exact size */
+	struct buf body; /* the record until stored (exact size), or the dead letter */
 	char *error_code; /* dead-letter code */
 	char *reason;     /* dead-letter reason or last failure */
 	struct s3_op *put;
@@ -103,6 +105,7 @@ struct pipeline {
 	bool started, stopping, finished, shutdown_expired;
 	struct msg_rules rules;
 	struct pipeline_stats stats;
+	struct buf scratch; /* records are built here, then copied at their size */
 };
 
 /* States in which a request for the message is under way: its visibility is

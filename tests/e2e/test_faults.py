@@ -210,14 +210,18 @@ def test_4_access_denied_dead_letters_only_after_max_receives():
     proxy = proxy_for_test(seed=4)
     try:
         q, dlq, bucket, cfg = new_setup(proxy, max_receives=3)
-        ids = h.send_batch(q, bodies(5), endpoint=EMU.url)
+        sent = bodies(5)
+        ids = h.send_batch(q, sent, endpoint=EMU.url)
         proxy.set_rule(service="s3", op="PutObject", error_rate=1.0, kind="403")
         rc, out, err = h.run_daemon(cfg, "--drain", timeout=120)
         assert rc == 0, err[-3000:]
         assert "AccessDenied" in err
         letters = assert_no_loss(ids, bucket, dlq, dead=ids)
+        by_id = dict(zip(ids, sent))
         for m in letters:
             a = m["MessageAttributes"]
+            # The original body, kept through the last receive's failed PUT.
+            assert m["Body"] == by_id[a["s3statusd.source_message_id"]["StringValue"]], m
             assert a["s3statusd.error"]["StringValue"] == "S3Error", a
             assert "AccessDenied" in a["s3statusd.reason"]["StringValue"], a
             assert a["s3statusd.receive_count"]["StringValue"] == "3", a
