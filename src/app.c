@@ -10,7 +10,6 @@
 
 #include "imds.h"
 #include "log.h"
-#include "xml.h"
 
 static int endpoint(struct app *a, enum aws_service svc, struct aws_endpoint *ep)
 {
@@ -115,7 +114,9 @@ int app_open(struct app *a)
 	int rc = EXIT_FAILURE_RUNTIME;
 
 	buf_init(&err, 4096);
-	xml_init();
+	/* No xml_init() here: xml_parse() initialises libxml2 on first use, and
+	 * the daemon's usual run parses no XML (SQS speaks JSON; S3 answers a
+	 * PUT with headers), which keeps ~430 KiB of libxml2 out of RSS. */
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		log_err("libcurl could not be initialised");
 		goto out;
