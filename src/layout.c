@@ -2,7 +2,6 @@
  * identifier segments, sortable stamps, one-line JSON records and dead letters. */
 #include "layout.h"
 
-#include <inttypes.h>
 #include <string.h>
 
 #include "json.h"
@@ -18,15 +17,18 @@ int layout_encode_id(struct buf *out, const char *id, size_t len)
 	static const char hex[] = "0123456789ABCDEF";
 	const unsigned char *p = (const unsigned char *)id;
 	bool dots = (len == 1 && id[0] == '.') || (len == 2 && id[0] == '.' && id[1] == '.');
-	size_t start = out->len, i;
+	size_t start = out->len, i, run;
 	char esc[3] = {'%', 0, 0};
 
 	for (i = 0; i < len; i++) {
-		if (id_safe(p[i]) && !dots) {
-			if (buf_addc(out, (char)p[i]) < 0)
-				goto fail;
-			continue;
-		}
+		/* safe bytes are appended a run at a time */
+		for (run = i; run < len && !dots && id_safe(p[run]); run++)
+			;
+		if (run > i && buf_add(out, id + i, run - i) < 0)
+			goto fail;
+		i = run;
+		if (i >= len)
+			break;
 		esc[1] = hex[p[i] >> 4];
 		esc[2] = hex[p[i] & 15];
 		if (buf_add(out, esc, sizeof(esc)) < 0)
@@ -237,7 +239,7 @@ int layout_record_body(struct buf *out, const struct status_msg *m,
 	    buf_adds(out, ",\"event_time\":") < 0 || add_time(out, m->event_time_ms) < 0 ||
 	    buf_adds(out, ",\"recorded_at\":") < 0 || add_time(out, meta->recorded_at_ms) < 0 ||
 	    buf_adds(out, ",\"message_id\":") < 0 || add_str_or_null(out, meta->message_id) < 0 ||
-	    buf_addf(out, ",\"receive_count\":%" PRId64, meta->receive_count) < 0 ||
+	    buf_adds(out, ",\"receive_count\":") < 0 || buf_add_i64(out, meta->receive_count) < 0 ||
 	    buf_adds(out, ",\"queue\":") < 0 || add_str_or_null(out, meta->queue) < 0 ||
 	    buf_adds(out, ",\"payload\":") < 0 || add_payload(out, m) < 0 || buf_addc(out, '}') < 0)
 		goto fail;
@@ -263,7 +265,7 @@ int layout_dead_letter_body(struct buf *out, const char *body, size_t len,
 	if (buf_adds(out, "{\"error\":") < 0 || add_str_or_null(out, error_code) < 0 ||
 	    buf_adds(out, ",\"reason\":") < 0 || add_str_or_null(out, reason) < 0 ||
 	    buf_adds(out, ",\"message_id\":") < 0 || add_str_or_null(out, meta->message_id) < 0 ||
-	    buf_addf(out, ",\"receive_count\":%" PRId64, meta->receive_count) < 0 ||
+	    buf_adds(out, ",\"receive_count\":") < 0 || buf_add_i64(out, meta->receive_count) < 0 ||
 	    buf_adds(out, ",\"queue\":") < 0 || add_str_or_null(out, meta->queue) < 0 ||
 	    buf_adds(out, ",\"dead_lettered_at\":") < 0 || add_time(out, meta->recorded_at_ms) < 0)
 		goto fail;
