@@ -1,6 +1,8 @@
-/* http.h - the HTTP engine: libcurl's multi interface driven by the event loop
- * (socket and timer callbacks), many transfers on one thread, connections
- * reused, a timeout on every transfer and a cap on every response body. */
+/* http.h - the HTTP engine: many transfers on one thread, driven by the event
+ * loop. libcurl's multi interface resolves names, connects and tunnels
+ * through proxies; the engine then runs TLS (OpenSSL) and HTTP/1.1 on the
+ * connection itself, keeps it alive for reuse, puts a timeout on every
+ * transfer and a cap on every response. Errors are reported as CURLcodes. */
 #ifndef S3S_HTTP_H
 #define S3S_HTTP_H
 
@@ -12,10 +14,14 @@
 #include "util.h"
 
 /* Every transfer: HTTP/1.1 over http or https only, no redirects, no
- * "Expect: 100-continue", TLS peer and host verification always on, keep-alive
- * connections shared through one connection cache, CURLOPT_NOSIGNAL (so the
- * process must ignore SIGPIPE itself), the URL path sent as is (no "/../"
- * squashing: the signer signed it). */
+ * "Expect: 100-continue", TLS 1.2+ with peer and host verification always on,
+ * keep-alive connections per origin (one request at a time each; a request
+ * that meets a connection the server had closed is sent once more on a fresh
+ * one), the Host header exactly as the URL's authority (what the signer
+ * signed), the URL path sent as is (no "/../" squashing). TLS writes may
+ * raise SIGPIPE: the process must ignore it. Proxies: http_proxy for http
+ * URLs, https_proxy (or all_proxy) for https, no_proxy honoured, always
+ * through a CONNECT tunnel. */
 
 struct http;
 struct http_xfer;
@@ -32,8 +38,9 @@ struct http_options {
 	/* Never use an http_proxy/https_proxy from the environment: for the
 	 * link-local metadata endpoints, whose answers carry credentials. */
 	bool no_proxy;
-	long max_total_connections; /* 0: unlimited. Also sizes the idle connection cache
-				      (CURLMOPT_MAXCONNECTS): this value, or 64 when 0 */
+	/* 0: unlimited. At the cap, an idle connection to another origin is
+	 * closed to make room, or the transfer waits for a connection. */
+	long max_total_connections;
 };
 
 struct http_header {
@@ -44,8 +51,9 @@ struct http_header {
 struct http_request {
 	const char *method; /* "GET", "PUT", "POST", "HEAD", "DELETE"; NULL means GET */
 	const char *url;    /* complete, already encoded */
-	/* Sent as given. An empty value sends an empty header. curl's default
-	 * Content-Type for bodies is suppressed: set one if the peer needs it. */
+	/* Sent as given, after Host and User-Agent. An empty value sends an
+	 * empty header. No Content-Type unless given here. Host, Content-Length
+	 * and Transfer-Encoding are the engine's (http_start refuses them). */
 	const struct http_header *headers;
 	size_t nheaders;
 	const void *body; /* borrowed: must stay valid until the callback ran */
@@ -57,8 +65,9 @@ struct http_request {
 struct http_response {
 	long status;         /* HTTP status, 0 when no response arrived */
 	int curl_code;       /* CURLcode, 0 (CURLE_OK) on a complete exchange */
-	/* "" when curl_code is 0; else curl's message and detail, or
-	 * "response body exceeds N bytes" / "response headers exceed ...". */
+	/* "" when curl_code is 0; else what failed: curl's message for a
+	 * connection, the TLS verification error, "Empty reply from server",
+	 * "response body exceeds N bytes", "response headers exceed ...". */
 	const char *error;
 	/* Capped at max_response; larger bodies fail with CURLE_WRITE_ERROR.
 	 * The callback may take the bytes with buf_steal(&resp->body, &len). */

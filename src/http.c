@@ -1,15 +1,39 @@
-/* http.c - the HTTP engine: one curl multi handle bound to the event loop
- * (curl's sockets become fd watches, curl's timeout one loop timer). */
+/* http.c - the HTTP engine. libcurl's multi interface (driven by the event
+ * loop) resolves names, connects and goes through proxies; each connection it
+ * makes is then handed over to this file, which runs TLS on it with OpenSSL
+ * and speaks HTTP/1.1 with keep-alive itself.
+ *
+ * Why not let curl run every request: an AWS call here is one small request
+ * and one small answer on a warm connection, and curl 7.88's per-request path
+ * (URL re-parsing, headers built byte by byte through its printf, a poll() per
+ * reuse, socket interest changes) cost more CPU than everything else the
+ * daemon does per message (bench/README.md has the profile). What curl is best
+ * at - name resolution, happy eyeballs, proxy tunnels - still comes from curl.
+ *
+ * Layout: an origin (scheme, host, port) owns its connections and a queue of
+ * transfers waiting for one. A connection is CONNECTING (a CONNECT_ONLY curl
+ * transfer), HANDSHAKE (TLS), IDLE or BUSY (one transfer: no pipelining).
+ * Idle and busy connections are watched for input only; output is watched
+ * just while a request does not fit in the socket buffer. */
 #include "http.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include "http_parse.h"
 #include "log.h"
 
 #ifndef S3S_VERSION
@@ -17,239 +41,105 @@
 #endif
 
 #define DEFAULT_CONNECT_TIMEOUT_MS 5000L
-#define DEFAULT_MAX_CACHED_CONNECTIONS 64L
+/* An idle connection older than this is closed instead of reused: NAT
+ * gateways and load balancers drop idle flows silently after a few minutes. */
+#define IDLE_REUSE_MS 50000
+/* Request bodies up to this size go out in the same write as the headers. */
+#define INLINE_BODY_MAX (64 * 1024)
+#define RECV_CHUNK (16 * 1024)
 
-struct http_xfer {
+enum conn_state { C_CONNECTING, C_HANDSHAKE, C_IDLE, C_BUSY };
+
+struct origin {
+	struct origin *next;
+	char *key;	   /* "scheme://authority", the authority as in the URL */
+	char *authority;   /* the Host header: exactly what the signer signed */
+	char *host;	   /* name or address for TLS (no brackets, no port) */
+	char *connect_url; /* what curl connects to: "http://host:port/" */
+	bool tls;
+	unsigned nconns;      /* every state */
+	unsigned nconnecting; /* CONNECTING or HANDSHAKE */
+	struct conn *idle;    /* most recently used first */
+	struct http_xfer *wait_head, *wait_tail;
+	unsigned nwait;
+};
+
+struct conn {
 	struct http *h;
-	CURL *easy;
-	struct curl_slist *hdrs;
-	http_done_cb cb;
-	void *arg;
-	struct http_xfer *prev;
-	struct http_xfer *next;
-	struct buf body;
-	struct buf hdrbuf; /* "name\0value\0" for each response header */
-	size_t hdr_off[HTTP_MAX_RESPONSE_HEADERS];
-	size_t nhdr;
-	bool body_overflow;
-	bool hdr_overflow;
-	bool in_callback;
+	struct origin *o;
+	struct conn *next_idle;
+	struct conn *prev, *next; /* every connection of the engine */
+	enum conn_state st;
+	CURL *easy; /* while CONNECTING */
+	int fd;	    /* ours (a duplicate of curl's), -1 while CONNECTING */
+	SSL *ssl;
+	struct http_xfer *x; /* while BUSY */
+	struct loop_timer *timer; /* TLS handshake deadline */
+	int64_t idle_since;
+	unsigned uses;
+	uint32_t watched; /* events watched on fd */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
-#define HTTP_EASY_POOL 64
+struct http_xfer {
+	struct http *h;
+	struct origin *o;
+	struct conn *c;
+	http_done_cb cb;
+	void *arg;
+	struct http_xfer *prev, *next;	/* every transfer of the engine */
+	struct http_xfer *wprev, *wnext; /* the origin's wait queue */
+	bool waiting;
+	bool retried; /* already sent again once after a stale connection */
+	bool got_bytes;
+	bool in_callback;
+	bool failed_early; /* fail_code set before any connection: report it */
+	/* request */
+	struct buf out; /* request line, headers and (small) body */
+	size_t out_off;
+	const char *rbody; /* large request bodies only: sent after out */
+	size_t rbody_len, rbody_off;
+	struct loop_timer *timer;
+	int64_t started;
+	struct http_parser rp; /* the response */
+	int fail_code;
+	char *fail_msg;
+};
 
 struct http {
 	struct loop *l;
 	CURLM *multi;
-	struct loop_timer *timer;
-	struct http_xfer *xfers; /* in flight */
+	struct loop_timer *timer; /* curl's */
+	struct loop_timer *kick;  /* runs dispatch() on the next turn */
+	struct http_xfer *xfers;
+	struct http_xfer *failed; /* refused before any connection; oldest first */
+	struct conn *conns;
+	struct origin *origins;
+	SSL_CTX *ssl_ctx;
+	int ssl_ctx_err; /* CURLcode of a failed SSL_CTX set-up, reported per transfer */
+	char *ssl_ctx_msg;
 	unsigned active;
-	unsigned busy; /* engine frames on the stack (socket/timer events) */
-	bool dying;    /* http_free() ran while busy: released when they unwind */
+	unsigned nconns;
+	unsigned busy; /* engine frames on the stack */
+	bool dying;
 	bool global_init;
 	long connect_timeout_ms;
+	long max_host_connections;
+	long max_total_connections;
 	bool no_proxy;
 	char *ca_file;
-	/* Finished easy handles kept for reuse: curl_easy_init() and the first
-	 * options cost more than a small request. */
-	CURL *pool[HTTP_EASY_POOL];
-	unsigned npool;
+	char rbuf[RECV_CHUNK];
 };
 
-/* ---- transfers ---- */
-
-static void xfer_free(struct http_xfer *x)
-{
-	if (!x)
-		return;
-	if (x->easy && x->h && !x->h->dying && x->h->npool < HTTP_EASY_POOL) {
-		curl_easy_reset(x->easy); /* options back to defaults; not in the multi */
-		x->h->pool[x->h->npool++] = x->easy;
-	} else if (x->easy) {
-		curl_easy_cleanup(x->easy);
-	}
-	curl_slist_free_all(x->hdrs);
-	buf_free(&x->body);
-	buf_free(&x->hdrbuf);
-	free(x);
-}
-
-static void xfer_link(struct http *h, struct http_xfer *x)
-{
-	x->prev = NULL;
-	x->next = h->xfers;
-	if (h->xfers)
-		h->xfers->prev = x;
-	h->xfers = x;
-	h->active++;
-}
-
-static void xfer_unlink(struct http *h, struct http_xfer *x)
-{
-	if (x->prev)
-		x->prev->next = x->next;
-	else
-		h->xfers = x->next;
-	if (x->next)
-		x->next->prev = x->prev;
-	x->prev = x->next = NULL;
-	h->active--;
-}
-
-static bool is_ows(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-/* An obs-fold continuation line: append it to the previous header's value. */
-static bool header_fold(struct http_xfer *x, const char *p, size_t n)
-{
-	struct buf *b = &x->hdrbuf;
-
-	while (n > 0 && is_ows(*p)) {
-		p++;
-		n--;
-	}
-	if (x->nhdr == 0 || n == 0)
-		return true;
-	b->len--; /* drop the value's NUL, re-added below */
-	return buf_addc(b, ' ') == 0 && buf_add(b, p, n) == 0 && buf_addc(b, '\0') == 0;
-}
-
-static size_t on_header(char *p, size_t size, size_t nmemb, void *userdata)
-{
-	struct http_xfer *x = userdata;
-	struct buf *b = &x->hdrbuf;
-	size_t len = size * nmemb, n = len, name_len, off, i;
-	const char *colon, *value;
-
-	if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) {
-		/* A new status line (after 100 Continue, a CONNECT or a retry):
-		 * only the final response's headers are kept. */
-		buf_reset(b);
-		x->nhdr = 0;
-		return len;
-	}
-	while (n > 0 && is_ows(p[n - 1]))
-		n--;
-	if (n == 0)
-		return len; /* the blank line ending the header block */
-	if (p[0] == ' ' || p[0] == '\t') {
-		if (!header_fold(x, p, n))
-			goto overflow;
-		return len;
-	}
-	colon = memchr(p, ':', n);
-	if (!colon)
-		return len; /* not a header line: ignore it */
-	name_len = (size_t)(colon - p);
-	while (name_len > 0 && is_ows(p[name_len - 1]))
-		name_len--;
-	value = colon + 1;
-	while (value < p + n && is_ows(*value))
-		value++;
-	if (x->nhdr == HTTP_MAX_RESPONSE_HEADERS)
-		goto overflow;
-	off = b->len;
-	if (buf_add(b, p, name_len) < 0 || buf_addc(b, '\0') < 0 ||
-	    buf_add(b, value, (size_t)(p + n - value)) < 0 || buf_addc(b, '\0') < 0)
-		goto overflow;
-	for (i = off; i < off + name_len; i++)
-		b->data[i] = (char)tolower((unsigned char)b->data[i]);
-	x->hdr_off[x->nhdr++] = off;
-	return len;
-overflow:
-	x->hdr_overflow = true;
-	return 0; /* curl fails the transfer with CURLE_WRITE_ERROR */
-}
-
-static size_t on_body(char *p, size_t size, size_t nmemb, void *userdata)
-{
-	struct http_xfer *x = userdata;
-	size_t len = size * nmemb;
-
-	if (buf_add(&x->body, p, len) < 0) {
-		x->body_overflow = true;
-		return 0; /* curl fails the transfer with CURLE_WRITE_ERROR */
-	}
-	return len;
-}
-
-/* Report a finished transfer, then free it (never inside its own callback). */
-static void xfer_finish(struct http *h, struct http_xfer *x, CURLcode rc)
-{
-	struct http_response r;
-	curl_off_t total_us = 0;
-	char *owned = NULL;
-	size_t i;
-
-	memset(&r, 0, sizeof(r));
-	xfer_unlink(h, x);
-	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &r.status);
-	curl_easy_getinfo(x->easy, CURLINFO_TOTAL_TIME_T, &total_us);
-	curl_multi_remove_handle(h->multi, x->easy);
-
-	r.curl_code = (int)rc;
-	r.elapsed_ms = (int64_t)(total_us / 1000);
-	if (rc == CURLE_OK)
-		r.error = "";
-	else if (x->body_overflow)
-		r.error = owned = xasprintf("response body exceeds %zu bytes", x->body.max);
-	else if (x->hdr_overflow)
-		r.error = owned = xasprintf("response headers exceed %d headers or %d bytes",
-					    HTTP_MAX_RESPONSE_HEADERS,
-					    HTTP_MAX_RESPONSE_HEADER_BYTES);
-	else if (x->errbuf[0] && strstr(x->errbuf, curl_easy_strerror(rc)))
-		r.error = owned = xstrdup(x->errbuf); /* already names the error */
-	else if (x->errbuf[0])
-		r.error = owned = xasprintf("%s: %s", curl_easy_strerror(rc), x->errbuf);
-	else
-		r.error = curl_easy_strerror(rc);
-
-	r.body = x->body; /* moved: the callback may buf_steal() it */
-	buf_init(&x->body, 0);
-	if (!r.body.data)
-		buf_add(&r.body, "", 0); /* data is never NULL in a callback */
-	if (x->nhdr > 0) {
-		r.headers = xcalloc(x->nhdr, sizeof(*r.headers));
-		for (i = 0; i < x->nhdr; i++) {
-			r.headers[i].name = x->hdrbuf.data + x->hdr_off[i];
-			r.headers[i].value = r.headers[i].name + strlen(r.headers[i].name) + 1;
-		}
-		r.nheaders = x->nhdr;
-	}
-
-	x->in_callback = true;
-	x->cb(&r, x->arg);
-
-	buf_free(&r.body);
-	free(r.headers);
-	free(owned);
-	xfer_free(x);
-}
-
-/* Report every transfer curl finished; callbacks may start or cancel others. */
-static void drain(struct http *h)
-{
-	CURLMsg *m;
-	int left;
-
-	while (!h->dying && (m = curl_multi_info_read(h->multi, &left))) {
-		CURL *easy = m->easy_handle;
-		CURLcode rc = m->data.result;
-		char *priv = NULL;
-
-		if (m->msg != CURLMSG_DONE)
-			continue;
-		curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv);
-		xfer_finish(h, (struct http_xfer *)(void *)priv, rc);
-	}
-}
-
-/* ---- curl <-> loop glue ---- */
-
 static void destroy(struct http *h);
+static void dispatch(struct http *h);
+static void conn_close(struct conn *c);
+static void conn_on_event(struct loop *l, int fd, uint32_t events, void *arg);
+
+static void enter(struct http *h)
+{
+	h->busy++;
+}
 
 static void leave(struct http *h)
 {
@@ -257,40 +147,930 @@ static void leave(struct http *h)
 		destroy(h);
 }
 
+static void kick(struct http *h)
+{
+	if (!h->dying && !loop_timer_armed(h->kick))
+		loop_timer_arm(h->kick, 0);
+}
+
+/* ---- transfers ---- */
+
+static void xfer_free(struct http_xfer *x)
+{
+	loop_timer_free(x->timer);
+	buf_free(&x->out);
+	http_parser_free(&x->rp);
+	free(x->fail_msg);
+	free(x);
+}
+
+static void xfer_unlink(struct http *h, struct http_xfer *x)
+{
+	if (x->prev)
+		x->prev->next = x->next;
+	else if (h->xfers == x)
+		h->xfers = x->next;
+	if (x->next)
+		x->next->prev = x->prev;
+	x->prev = x->next = NULL;
+	h->active--;
+}
+
+static void wait_push(struct origin *o, struct http_xfer *x, bool front)
+{
+	x->waiting = true;
+	x->wprev = x->wnext = NULL;
+	if (!o->wait_head) {
+		o->wait_head = o->wait_tail = x;
+	} else if (front) {
+		x->wnext = o->wait_head;
+		o->wait_head->wprev = x;
+		o->wait_head = x;
+	} else {
+		x->wprev = o->wait_tail;
+		o->wait_tail->wnext = x;
+		o->wait_tail = x;
+	}
+	o->nwait++;
+}
+
+static void wait_remove(struct origin *o, struct http_xfer *x)
+{
+	if (!x->waiting)
+		return;
+	if (x->wprev)
+		x->wprev->wnext = x->wnext;
+	else
+		o->wait_head = x->wnext;
+	if (x->wnext)
+		x->wnext->wprev = x->wprev;
+	else
+		o->wait_tail = x->wprev;
+	x->wprev = x->wnext = NULL;
+	x->waiting = false;
+	o->nwait--;
+}
+
+static void set_fail(struct http_xfer *x, int code, char *msg)
+{
+	if (x->fail_code == 0) {
+		x->fail_code = code;
+		free(x->fail_msg);
+		x->fail_msg = msg;
+	} else {
+		free(msg);
+	}
+}
+
+/* Report a transfer and free it. The connection (if any) must already be
+ * detached. Never called inside http_start(). */
+static void xfer_finish(struct http *h, struct http_xfer *x)
+{
+	struct http_response r;
+	size_t i;
+
+	memset(&r, 0, sizeof(r));
+	wait_remove(x->o, x);
+	xfer_unlink(h, x);
+	loop_timer_cancel(x->timer);
+	r.curl_code = x->fail_code;
+	r.status = x->rp.ps != HP_HEAD ? x->rp.status : 0; /* 0 until a final status line */
+	r.error = x->fail_code ? (x->fail_msg ? x->fail_msg : curl_easy_strerror(x->fail_code))
+			       : "";
+	r.elapsed_ms = loop_now(h->l) - x->started;
+	r.body = x->rp.body; /* moved: the callback may buf_steal() it */
+	buf_init(&x->rp.body, 0);
+	if (!r.body.data)
+		buf_add(&r.body, "", 0); /* data is never NULL in a callback */
+	if (x->rp.nhdr > 0) {
+		r.headers = xcalloc(x->rp.nhdr, sizeof(*r.headers));
+		for (i = 0; i < x->rp.nhdr; i++) {
+			r.headers[i].name = x->rp.hdrbuf.data + x->rp.hdr_off[i];
+			r.headers[i].value = r.headers[i].name + strlen(r.headers[i].name) + 1;
+		}
+		r.nheaders = x->rp.nhdr;
+	}
+	x->in_callback = true;
+	enter(h);
+	x->cb(&r, x->arg);
+	buf_free(&r.body);
+	free(r.headers);
+	xfer_free(x);
+	leave(h);
+}
+
+/* ---- connections: raw I/O ---- */
+
+static void conn_watch(struct conn *c, uint32_t events)
+{
+	if (c->watched == events)
+		return;
+	if (loop_fd_watch(c->h->l, c->fd, events, conn_on_event, c) == 0)
+		c->watched = events;
+}
+
+/* >0 bytes, 0 end of stream, -1 would block, -2 error (errno or SSL). */
+static long conn_recv(struct conn *c, char *p, size_t n, bool *want_write)
+{
+	*want_write = false;
+	if (c->ssl) {
+		int r = SSL_read(c->ssl, p, n > INT32_MAX ? INT32_MAX : (int)n), e;
+
+		if (r > 0)
+			return r;
+		e = SSL_get_error(c->ssl, r);
+		if (e == SSL_ERROR_WANT_READ)
+			return -1;
+		if (e == SSL_ERROR_WANT_WRITE) {
+			*want_write = true;
+			return -1;
+		}
+		if (e == SSL_ERROR_ZERO_RETURN)
+			return 0;
+		ERR_clear_error();
+		return -2;
+	}
+	for (;;) {
+		ssize_t r = recv(c->fd, p, n, 0);
+
+		if (r >= 0)
+			return (long)r;
+		if (errno == EINTR)
+			continue;
+		return errno == EAGAIN || errno == EWOULDBLOCK ? -1 : -2;
+	}
+}
+
+static long conn_send(struct conn *c, const char *p, size_t n, bool *want_read)
+{
+	*want_read = false;
+	if (c->ssl) {
+		int w = SSL_write(c->ssl, p, n > INT32_MAX ? INT32_MAX : (int)n), e;
+
+		if (w > 0)
+			return w;
+		e = SSL_get_error(c->ssl, w);
+		if (e == SSL_ERROR_WANT_WRITE)
+			return -1;
+		if (e == SSL_ERROR_WANT_READ) {
+			*want_read = true;
+			return -1;
+		}
+		ERR_clear_error();
+		return -2;
+	}
+	for (;;) {
+		ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL);
+
+		if (w >= 0)
+			return (long)w;
+		if (errno == EINTR)
+			continue;
+		return errno == EAGAIN || errno == EWOULDBLOCK ? -1 : -2;
+	}
+}
+
+/* ---- connections: life cycle ---- */
+
+static void origin_idle_remove(struct origin *o, struct conn *c)
+{
+	struct conn **pp;
+
+	for (pp = &o->idle; *pp; pp = &(*pp)->next_idle)
+		if (*pp == c) {
+			*pp = c->next_idle;
+			break;
+		}
+	c->next_idle = NULL;
+}
+
+static void conn_close(struct conn *c)
+{
+	struct http *h = c->h;
+	struct origin *o = c->o;
+
+	if (c->st == C_IDLE)
+		origin_idle_remove(o, c);
+	if (c->st == C_CONNECTING || c->st == C_HANDSHAKE)
+		o->nconnecting--;
+	o->nconns--;
+	h->nconns--;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		h->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	if (c->easy) {
+		curl_multi_remove_handle(h->multi, c->easy);
+		curl_easy_cleanup(c->easy);
+	}
+	if (c->fd >= 0) {
+		loop_fd_unwatch(h->l, c->fd);
+		if (c->ssl)
+			SSL_free(c->ssl); /* no close_notify: the socket goes anyway */
+		close(c->fd);
+	}
+	loop_timer_free(c->timer);
+	if (c->x)
+		c->x->c = NULL;
+	free(c);
+}
+
+/* The transfer on c failed or was dropped: detach it and close c (its
+ * state mid-exchange is unknown). */
+static void conn_drop_xfer(struct conn *c)
+{
+	struct http_xfer *x = c->x;
+
+	c->x = NULL;
+	if (x)
+		x->c = NULL;
+	conn_close(c);
+}
+
+static void conn_to_idle(struct conn *c)
+{
+	struct origin *o = c->o;
+
+	c->st = C_IDLE;
+	c->x = NULL;
+	c->idle_since = loop_now(c->h->l);
+	c->next_idle = o->idle;
+	o->idle = c;
+	conn_watch(c, EPOLLIN);
+	if (o->wait_head)
+		kick(c->h);
+}
+
+/* Write what is left of the request; 0 done, 1 waiting, -1 failed. */
+static int xfer_send(struct http_xfer *x)
+{
+	struct conn *c = x->c;
+	bool want_read;
+
+	while (x->out_off < x->out.len || x->rbody_off < x->rbody_len) {
+		const char *p;
+		size_t n;
+		long w;
+
+		if (x->out_off < x->out.len) {
+			p = x->out.data + x->out_off;
+			n = x->out.len - x->out_off;
+		} else {
+			p = x->rbody + x->rbody_off;
+			n = x->rbody_len - x->rbody_off;
+		}
+		w = conn_send(c, p, n, &want_read);
+		if (w == -1) {
+			conn_watch(c, EPOLLIN | EPOLLOUT);
+			return 1;
+		}
+		if (w < 0)
+			return -1;
+		if (x->out_off < x->out.len)
+			x->out_off += (size_t)w;
+		else
+			x->rbody_off += (size_t)w;
+	}
+	conn_watch(c, EPOLLIN);
+	return 0;
+}
+
+static bool xfer_sent_all(const struct http_xfer *x)
+{
+	return x->out_off == x->out.len && x->rbody_off == x->rbody_len;
+}
+
+/* A reused connection the server had already closed: send the request once
+ * more on a fresh one, as curl does. Returns true if requeued. */
+static bool xfer_retry_stale(struct http_xfer *x, struct conn *c)
+{
+	if (x->retried || x->got_bytes || c->uses <= 1)
+		return false;
+	x->retried = true;
+	x->out_off = x->rbody_off = 0;
+	http_parser_reset(&x->rp);
+	conn_drop_xfer(c);
+	wait_push(x->o, x, true);
+	kick(x->h);
+	return true;
+}
+
+static void xfer_fail_on_conn(struct http_xfer *x, struct conn *c, int code, const char *what)
+{
+	if (xfer_retry_stale(x, c))
+		return;
+	conn_drop_xfer(c);
+	set_fail(x, code, xstrdup(what));
+	xfer_finish(x->h, x);
+}
+
+static void xfer_assign(struct http_xfer *x, struct conn *c)
+{
+	wait_remove(x->o, x);
+	c->st = C_BUSY;
+	c->x = x;
+	c->uses++;
+	x->c = c;
+	switch (xfer_send(x)) {
+	case -1:
+		xfer_fail_on_conn(x, c, CURLE_SEND_ERROR, "Failed sending data to the peer");
+		break;
+	default:
+		break;
+	}
+}
+
+/* The response on c is complete (or failed): finish the transfer, keep or
+ * close the connection. */
+static void conn_response_done(struct conn *c, bool leftover)
+{
+	struct http_xfer *x = c->x;
+
+	c->x = NULL;
+	x->c = NULL;
+	if (x->rp.keep_alive && !leftover && xfer_sent_all(x))
+		conn_to_idle(c);
+	else
+		conn_close(c);
+	xfer_finish(x->h, x);
+}
+
+static void conn_read(struct conn *c)
+{
+	struct http *h = c->h;
+	struct http_xfer *x = c->x;
+	bool want_write;
+
+	for (;;) {
+		long n = conn_recv(c, h->rbuf, sizeof(h->rbuf), &want_write);
+		size_t used;
+		int rc;
+
+		if (n == -1) {
+			if (want_write)
+				conn_watch(c, EPOLLIN | EPOLLOUT);
+			return;
+		}
+		if (n == 0 && http_parser_eof(&x->rp)) {
+			conn_response_done(c, false);
+			return;
+		}
+		if (n == 0) {
+			xfer_fail_on_conn(x, c, x->got_bytes ? CURLE_PARTIAL_FILE : CURLE_GOT_NOTHING,
+					  x->got_bytes ? "Connection closed before the response ended"
+						       : "Empty reply from server");
+			return;
+		}
+		if (n < 0) {
+			xfer_fail_on_conn(x, c, CURLE_RECV_ERROR,
+					  "Failure when receiving data from the peer");
+			return;
+		}
+		x->got_bytes = true;
+		rc = http_parser_feed(&x->rp, h->rbuf, (size_t)n, &used);
+		if (rc < 0) {
+			set_fail(x, x->rp.fail_code, x->rp.fail_msg);
+			x->rp.fail_msg = NULL;
+			conn_drop_xfer(c);
+			xfer_finish(h, x);
+			return;
+		}
+		if (rc == 1) {
+			conn_response_done(c, used < (size_t)n || (c->ssl && SSL_pending(c->ssl)));
+			return;
+		}
+		/* Plain TCP: a short read drained the socket; epoll says when more
+		 * comes. TLS may hold decrypted bytes: read until it would block. */
+		if (!c->ssl && (size_t)n < sizeof(h->rbuf))
+			return;
+	}
+}
+
+static void conn_tls_step(struct conn *c);
+
+static void conn_on_event(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct conn *c = arg;
+	struct http *h = c->h;
+
+	(void)l;
+	(void)fd;
+	enter(h);
+	switch (c->st) {
+	case C_HANDSHAKE:
+		conn_tls_step(c);
+		break;
+	case C_IDLE:
+		/* The peer closed it, or sent something unasked: either way it
+		 * cannot carry a request any more. */
+		conn_close(c);
+		break;
+	case C_BUSY:
+		if (!xfer_sent_all(c->x)) {
+			if (xfer_send(c->x) < 0) {
+				xfer_fail_on_conn(c->x, c, CURLE_SEND_ERROR,
+						  "Failed sending data to the peer");
+				break;
+			}
+			if (!(events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
+				break;
+		} else if (c->watched & EPOLLOUT) {
+			conn_watch(c, EPOLLIN);
+		}
+		conn_read(c);
+		break;
+	case C_CONNECTING:
+		break;
+	}
+	leave(h);
+}
+
+/* ---- TLS ---- */
+
+static int ssl_ctx_init(struct http *h)
+{
+	SSL_CTX *ctx;
+
+	if (h->ssl_ctx || h->ssl_ctx_err)
+		return h->ssl_ctx ? 0 : -1;
+	ctx = SSL_CTX_new(TLS_client_method());
+	if (!ctx) {
+		h->ssl_ctx_err = CURLE_SSL_CONNECT_ERROR;
+		h->ssl_ctx_msg = xstrdup("SSL: cannot create a TLS context");
+		return -1;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	/* Idle connections give their read/write buffers back (~34 KiB each). */
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
+				      SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	if (h->ca_file ? SSL_CTX_load_verify_locations(ctx, h->ca_file, NULL) != 1
+		       : SSL_CTX_set_default_verify_paths(ctx) != 1) {
+		ERR_clear_error();
+		SSL_CTX_free(ctx);
+		h->ssl_ctx_err = CURLE_SSL_CACERT_BADFILE;
+		h->ssl_ctx_msg = h->ca_file ? xasprintf("error setting certificate file: %s "
+							"(no CA certificate could be read from it)",
+							h->ca_file)
+					    : xstrdup("error setting certificate verify locations");
+		return -1;
+	}
+	h->ssl_ctx = ctx;
+	return 0;
+}
+
+static bool is_ip_literal(const char *host)
+{
+	unsigned char tmp[16];
+
+	return inet_pton(AF_INET, host, tmp) == 1 || inet_pton(AF_INET6, host, tmp) == 1;
+}
+
+static int conn_tls_start(struct conn *c)
+{
+	struct origin *o = c->o;
+	X509_VERIFY_PARAM *vp;
+
+	if (ssl_ctx_init(c->h) < 0 || !(c->ssl = SSL_new(c->h->ssl_ctx)))
+		return -1;
+	vp = SSL_get0_param(c->ssl);
+	X509_VERIFY_PARAM_set_hostflags(vp, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+	if (SSL_set_fd(c->ssl, c->fd) != 1 ||
+	    (is_ip_literal(o->host) ? X509_VERIFY_PARAM_set1_ip_asc(vp, o->host) != 1
+				    : (SSL_set_tlsext_host_name(c->ssl, o->host) != 1 ||
+				       SSL_set1_host(c->ssl, o->host) != 1)))
+		return -1;
+	SSL_set_connect_state(c->ssl);
+	return 0;
+}
+
+static void fail_head_waiter(struct origin *o, int code, const char *msg)
+{
+	struct http_xfer *x = o->wait_head;
+
+	if (!x)
+		return;
+	wait_remove(o, x);
+	set_fail(x, code, xstrdup(msg));
+	xfer_finish(x->h, x);
+}
+
+static void conn_ready(struct conn *c)
+{
+	c->o->nconnecting--;
+	loop_timer_cancel(c->timer);
+	conn_to_idle(c);
+	dispatch(c->h);
+}
+
+/* Fail the connection attempt: close it, fail the transfer that waited
+ * longest (one per failed attempt, as curl fails each transfer's own). */
+static void conn_failed(struct conn *c, int code, const char *msg)
+{
+	struct origin *o = c->o;
+	struct http *h = c->h;
+	char *copy = xstrdup(msg);
+
+	conn_close(c);
+	fail_head_waiter(o, code, copy);
+	free(copy);
+	kick(h);
+}
+
+static void conn_tls_step(struct conn *c)
+{
+	int r = SSL_do_handshake(c->ssl), e;
+	char msg[512];
+	long vr;
+
+	if (r == 1) {
+		conn_ready(c);
+		return;
+	}
+	e = SSL_get_error(c->ssl, r);
+	if (e == SSL_ERROR_WANT_READ) {
+		conn_watch(c, EPOLLIN);
+		return;
+	}
+	if (e == SSL_ERROR_WANT_WRITE) {
+		conn_watch(c, EPOLLIN | EPOLLOUT);
+		return;
+	}
+	vr = SSL_get_verify_result(c->ssl);
+	if (vr == X509_V_ERR_HOSTNAME_MISMATCH || vr == X509_V_ERR_IP_ADDRESS_MISMATCH) {
+		snprintf(msg, sizeof(msg),
+			 "SSL: the certificate's subject names do not match host name %s",
+			 c->o->host);
+		ERR_clear_error();
+		conn_failed(c, CURLE_PEER_FAILED_VERIFICATION, msg);
+	} else if (vr != X509_V_OK) {
+		snprintf(msg, sizeof(msg), "SSL certificate problem: %s",
+			 X509_verify_cert_error_string(vr));
+		ERR_clear_error();
+		conn_failed(c, CURLE_PEER_FAILED_VERIFICATION, msg);
+	} else {
+		unsigned long err = ERR_get_error();
+		char reason[256];
+
+		ERR_error_string_n(err, reason, sizeof(reason));
+		ERR_clear_error();
+		snprintf(msg, sizeof(msg), "TLS handshake with %s failed: %s", c->o->host,
+			 err ? reason : "connection closed");
+		conn_failed(c, CURLE_SSL_CONNECT_ERROR, msg);
+	}
+}
+
+static void on_handshake_timeout(struct loop *l, void *arg)
+{
+	struct conn *c = arg;
+	struct http *h = c->h;
+
+	(void)l;
+	enter(h);
+	conn_failed(c, CURLE_OPERATION_TIMEDOUT, "Timeout was reached during the TLS handshake");
+	leave(h);
+}
+
+/* curl connected c (CURLMSG_DONE): take the socket over. */
+static void conn_connected(struct conn *c, CURLcode rc)
+{
+	struct http *h = c->h;
+	curl_socket_t s = CURL_SOCKET_BAD;
+	char msg[CURL_ERROR_SIZE + 64];
+
+	if (rc == CURLE_OK && curl_easy_getinfo(c->easy, CURLINFO_ACTIVESOCKET, &s) == CURLE_OK &&
+	    s != CURL_SOCKET_BAD)
+		c->fd = fcntl(s, F_DUPFD_CLOEXEC, 0);
+	if (rc != CURLE_OK || c->fd < 0) {
+		if (rc == CURLE_OK)
+			rc = CURLE_COULDNT_CONNECT;
+		if (c->errbuf[0] && strstr(c->errbuf, curl_easy_strerror(rc)))
+			snprintf(msg, sizeof(msg), "%s", c->errbuf);
+		else if (c->errbuf[0])
+			snprintf(msg, sizeof(msg), "%s: %s", curl_easy_strerror(rc), c->errbuf);
+		else
+			snprintf(msg, sizeof(msg), "%s", curl_easy_strerror(rc));
+		conn_failed(c, rc, msg);
+		return;
+	}
+	/* curl closes its descriptor; the socket lives on in ours. */
+	curl_multi_remove_handle(h->multi, c->easy);
+	curl_easy_cleanup(c->easy);
+	c->easy = NULL;
+	if (!c->o->tls) {
+		conn_ready(c);
+		return;
+	}
+	if (conn_tls_start(c) < 0) {
+		ERR_clear_error();
+		conn_failed(c, h->ssl_ctx_err ? h->ssl_ctx_err : CURLE_SSL_CONNECT_ERROR,
+			    h->ssl_ctx_msg ? h->ssl_ctx_msg : "SSL: cannot set up the connection");
+		return;
+	}
+	c->st = C_HANDSHAKE;
+	loop_timer_arm(c->timer, h->connect_timeout_ms);
+	conn_tls_step(c);
+}
+
+static const struct {
+	CURLoption opt;
+	long value;
+} connect_options[] = {
+	{CURLOPT_CONNECT_ONLY, 1L},
+	{CURLOPT_NOSIGNAL, 1L},
+	{CURLOPT_TCP_NODELAY, 1L},
+	{CURLOPT_TCP_KEEPALIVE, 1L},
+	{CURLOPT_TCP_KEEPIDLE, 30L},
+	{CURLOPT_TCP_KEEPINTVL, 15L},
+	/* Through an HTTP proxy, CONNECT for plain http too: the tunnel is a
+	 * byte pipe, so the requests are the same with or without a proxy. */
+	{CURLOPT_HTTPPROXYTUNNEL, 1L},
+	{CURLOPT_BUFFERSIZE, 1024L},
+#ifdef S3S_HTTP_DEBUG
+	{CURLOPT_VERBOSE, 1L},
+#endif
+};
+
+/* The proxy for an origin: curl picks http_proxy itself for the http URL it
+ * is given; an https origin (connected as http://host:443/) needs
+ * https_proxy, chosen here. NULL: leave it to curl. */
+static const char *https_proxy_env(void)
+{
+	static const char *const names[] = {"https_proxy", "HTTPS_PROXY", "all_proxy",
+					    "ALL_PROXY"};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(names); i++) {
+		const char *v = getenv(names[i]);
+
+		if (v && *v)
+			return v;
+	}
+	return "";
+}
+
+static struct conn *conn_open(struct http *h, struct origin *o)
+{
+	struct conn *c = xcalloc(1, sizeof(*c));
+	size_t i;
+
+	c->h = h;
+	c->o = o;
+	c->fd = -1;
+	c->st = C_CONNECTING;
+	c->timer = loop_timer_new(h->l, on_handshake_timeout, c);
+	c->next = h->conns;
+	if (h->conns)
+		h->conns->prev = c;
+	h->conns = c;
+	o->nconns++;
+	o->nconnecting++;
+	h->nconns++;
+	if (!(c->easy = curl_easy_init()))
+		goto fail;
+	for (i = 0; i < ARRAY_SIZE(connect_options); i++)
+		if (curl_easy_setopt(c->easy, connect_options[i].opt, connect_options[i].value) !=
+		    CURLE_OK)
+			goto fail;
+	if (curl_easy_setopt(c->easy, CURLOPT_PRIVATE, (void *)c) != CURLE_OK ||
+	    curl_easy_setopt(c->easy, CURLOPT_ERRORBUFFER, c->errbuf) != CURLE_OK ||
+	    curl_easy_setopt(c->easy, CURLOPT_URL, o->connect_url) != CURLE_OK ||
+	    curl_easy_setopt(c->easy, CURLOPT_CONNECTTIMEOUT_MS, h->connect_timeout_ms) !=
+		    CURLE_OK ||
+	    curl_easy_setopt(c->easy, CURLOPT_USERAGENT, "s3statusd/" S3S_VERSION) != CURLE_OK)
+		goto fail;
+	if (h->no_proxy) {
+		if (curl_easy_setopt(c->easy, CURLOPT_PROXY, "") != CURLE_OK)
+			goto fail;
+	} else if (o->tls &&
+		   curl_easy_setopt(c->easy, CURLOPT_PROXY, https_proxy_env()) != CURLE_OK) {
+		goto fail;
+	}
+	if (curl_multi_add_handle(h->multi, c->easy) != CURLM_OK)
+		goto fail;
+	return c;
+fail:
+	conn_close(c);
+	return NULL;
+}
+
+/* ---- origins ---- */
+
+static int split_url(const char *url, bool *tls, const char **auth, size_t *auth_len,
+		     const char **target)
+{
+	const char *p;
+
+	if (strncasecmp(url, "https://", 8) == 0) {
+		*tls = true;
+		p = url + 8;
+	} else if (strncasecmp(url, "http://", 7) == 0) {
+		*tls = false;
+		p = url + 7;
+	} else {
+		return -1;
+	}
+	*auth = p;
+	*auth_len = strcspn(p, "/?#");
+	*target = p + *auth_len;
+	if (*auth_len == 0 || memchr(p, '@', *auth_len) || **target == '#')
+		return -1;
+	return 0;
+}
+
+static struct origin *origin_get(struct http *h, bool tls, const char *auth, size_t auth_len)
+{
+	struct origin *o;
+	const char *colon, *host = auth, *port = NULL;
+	size_t host_len = auth_len, i;
+	struct buf k;
+
+	buf_init(&k, 0);
+	buf_adds(&k, tls ? "https://" : "http://");
+	buf_add(&k, auth, auth_len);
+	for (i = 0; i < k.len; i++)
+		k.data[i] = (char)tolower((unsigned char)k.data[i]);
+	for (o = h->origins; o; o = o->next)
+		if (strcmp(o->key, buf_str(&k)) == 0) {
+			buf_free(&k);
+			return o;
+		}
+	if (auth[0] == '[') {
+		const char *close_br = memchr(auth, ']', auth_len);
+
+		if (!close_br) {
+			buf_free(&k);
+			return NULL;
+		}
+		host = auth + 1;
+		host_len = (size_t)(close_br - host);
+		if (close_br + 1 < auth + auth_len) {
+			if (close_br[1] != ':') {
+				buf_free(&k);
+				return NULL;
+			}
+			port = close_br + 2;
+		}
+	} else if ((colon = memchr(auth, ':', auth_len))) {
+		host_len = (size_t)(colon - auth);
+		port = colon + 1;
+	}
+	if (host_len == 0 || (port && (size_t)(auth + auth_len - port) == 0)) {
+		buf_free(&k);
+		return NULL;
+	}
+	o = xcalloc(1, sizeof(*o));
+	o->tls = tls;
+	o->key = buf_steal(&k, NULL);
+	o->authority = xstrndup(auth, auth_len);
+	o->host = xstrndup(host, host_len);
+	o->connect_url =
+		xasprintf("http://%s%.*s%s:%.*s/", auth[0] == '[' ? "[" : "", (int)host_len, host,
+			  auth[0] == '[' ? "]" : "",
+			  port ? (int)(auth + auth_len - port) : (tls ? 3 : 2),
+			  port ? port : (tls ? "443" : "80"));
+	o->next = h->origins;
+	h->origins = o;
+	return o;
+}
+
+static void origin_free(struct origin *o)
+{
+	free(o->key);
+	free(o->authority);
+	free(o->host);
+	free(o->connect_url);
+	free(o);
+}
+
+/* ---- scheduling ---- */
+
+static bool may_open(struct http *h, struct origin *o)
+{
+	struct conn *c;
+
+	if (h->max_host_connections > 0 && o->nconns >= (unsigned long)h->max_host_connections)
+		return false;
+	if (h->max_total_connections <= 0 || h->nconns < (unsigned long)h->max_total_connections)
+		return true;
+	/* At the cap: make room by closing an idle connection elsewhere. */
+	for (c = h->conns; c; c = c->next)
+		if (c->st == C_IDLE && c->o != o) {
+			conn_close(c);
+			return true;
+		}
+	return false;
+}
+
+/* Hand idle connections to waiting transfers, open connections where needed,
+ * report transfers refused before any connection. Callbacks may run. */
+static void dispatch(struct http *h)
+{
+	struct origin *o;
+	bool again = true;
+
+	enter(h);
+	while (again && !h->dying) {
+		again = false;
+		if (h->failed) {
+			struct http_xfer *x = h->failed;
+
+			h->failed = x->wnext;
+			x->wnext = NULL;
+			xfer_finish(h, x);
+			again = true;
+			continue;
+		}
+		for (o = h->origins; o && !h->dying; o = o->next) {
+			while (o->wait_head && !h->dying) {
+				struct conn *c = o->idle;
+
+				if (c) {
+					o->idle = c->next_idle;
+					c->next_idle = NULL;
+					if (loop_now(h->l) - c->idle_since > IDLE_REUSE_MS) {
+						c->st = C_BUSY; /* not on the idle list */
+						conn_close(c);
+						continue;
+					}
+					xfer_assign(o->wait_head, c);
+					again = true;
+					break; /* callbacks may have changed the lists */
+				}
+				if (o->nconnecting >= o->nwait || !may_open(h, o))
+					break;
+				if (!conn_open(h, o)) {
+					fail_head_waiter(o, CURLE_FAILED_INIT,
+							 "cannot set up a connection");
+					again = true;
+					break;
+				}
+			}
+			if (again)
+				break;
+		}
+	}
+	leave(h);
+}
+
+static void on_kick(struct loop *l, void *arg)
+{
+	(void)l;
+	dispatch(arg);
+}
+
+/* ---- curl <-> loop glue (connecting only) ---- */
+
+static void drain(struct http *h)
+{
+	CURLMsg *m;
+	int left;
+
+	while (!h->dying && (m = curl_multi_info_read(h->multi, &left))) {
+		char *priv = NULL;
+
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
+		conn_connected((struct conn *)(void *)priv, m->data.result);
+	}
+}
+
 static void socket_action(struct http *h, curl_socket_t s, int flags)
 {
 	CURLMcode mc;
 	int running;
 
-	h->busy++;
+	enter(h);
 	mc = curl_multi_socket_action(h->multi, s, flags, &running);
 	if (mc != CURLM_OK)
 		log_err("http: curl_multi_socket_action: %s", curl_multi_strerror(mc));
 	drain(h);
-	leave(h); /* h may be gone */
+	leave(h);
 }
 
-static void on_socket_event(struct loop *l, int fd, uint32_t events, void *arg)
+static void on_curl_socket_event(struct loop *l, int fd, uint32_t events, void *arg)
 {
 	int flags = 0;
 
 	(void)l;
-	/* EPOLLERR/EPOLLHUP alone give 0: curl then checks the socket itself. */
 	if (events & EPOLLIN)
 		flags |= CURL_CSELECT_IN;
 	if (events & EPOLLOUT)
 		flags |= CURL_CSELECT_OUT;
+	if (events & (EPOLLERR | EPOLLHUP))
+		flags |= CURL_CSELECT_ERR;
 	socket_action(arg, fd, flags);
 }
 
-/* The loop timer curl asked for: only here is curl told that time passed. */
-static void on_timer(struct loop *l, void *arg)
+static void on_curl_timer(struct loop *l, void *arg)
 {
 	(void)l;
 	socket_action(arg, CURL_SOCKET_TIMEOUT, 0);
 }
 
-/* CURLMOPT_SOCKETFUNCTION: mirror curl's interest in a socket as a watch. */
 static int curl_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
 {
 	struct http *h = userp;
@@ -306,11 +1086,9 @@ static int curl_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, vo
 		events |= EPOLLIN;
 	if (what & CURL_POLL_OUT)
 		events |= EPOLLOUT;
-	return loop_fd_watch(h->l, s, events, on_socket_event, h) < 0 ? -1 : 0;
+	return loop_fd_watch(h->l, s, events, on_curl_socket_event, h) < 0 ? -1 : 0;
 }
 
-/* CURLMOPT_TIMERFUNCTION: runs inside curl, so it only (re)arms the loop
- * timer; 0 ms fires on the next turn, -1 means no timeout is needed. */
 static int curl_timer_cb(CURLM *multi, long timeout_ms, void *userp)
 {
 	struct http *h = userp;
@@ -325,102 +1103,76 @@ static int curl_timer_cb(CURLM *multi, long timeout_ms, void *userp)
 
 /* ---- requests ---- */
 
-static bool slist_add(struct curl_slist **list, const char *line)
+static void on_xfer_timeout(struct loop *l, void *arg)
 {
-	struct curl_slist *next = curl_slist_append(*list, line);
+	struct http_xfer *x = arg;
+	struct http *h = x->h;
 
-	if (next)
-		*list = next;
-	return next != NULL;
+	(void)l;
+	enter(h);
+	if (x->c)
+		conn_drop_xfer(x->c);
+	set_fail(x, CURLE_OPERATION_TIMEDOUT,
+		 xasprintf("Timeout was reached: operation timed out after %lld milliseconds",
+			   (long long)(loop_now(h->l) - x->started)));
+	xfer_finish(h, x);
+	leave(h);
 }
 
-static struct curl_slist *request_headers(const struct http_request *req, bool has_body)
+static bool method_ok(const char *m)
 {
-	struct curl_slist *list = NULL;
-	bool has_expect = false, has_type = false;
-	struct buf line;
 	size_t i;
 
-	buf_init(&line, 0);
+	for (i = 0; m[i]; i++)
+		if (!isupper((unsigned char)m[i]))
+			return false;
+	return i > 0 && i <= 16;
+}
 
+static int build_request(struct http_xfer *x, const struct http_request *req, const char *method,
+			 const char *target, bool has_body)
+{
+	struct buf *b = &x->out;
+	char num[24];
+	size_t i;
+	int rc = 0;
+
+	rc |= buf_adds(b, method);
+	rc |= buf_addc(b, ' ');
+	if (!*target || *target == '?')
+		rc |= buf_addc(b, '/');
+	rc |= buf_add(b, target, strcspn(target, "#"));
+	rc |= buf_adds(b, " HTTP/1.1\r\nHost: ");
+	rc |= buf_adds(b, x->o->authority);
+	rc |= buf_adds(b, "\r\nUser-Agent: s3statusd/" S3S_VERSION "\r\n");
 	for (i = 0; i < req->nheaders; i++) {
 		const struct http_header *hd = &req->headers[i];
 
-		if (!hd->name || !hd->value || !hd->name[0] || strpbrk(hd->name, ":;\r\n") ||
-		    strpbrk(hd->value, "\r\n"))
-			goto fail;
-		has_expect |= strcasecmp(hd->name, "Expect") == 0;
-		has_type |= strcasecmp(hd->name, "Content-Type") == 0;
-		/* "Name;" is curl's way of sending an empty header. */
-		buf_reset(&line);
-		buf_adds(&line, hd->name);
-		if (hd->value[0]) {
-			buf_add(&line, ": ", 2);
-			buf_adds(&line, hd->value);
-		} else {
-			buf_addc(&line, ';');
-		}
-		if (!slist_add(&list, buf_str(&line)))
-			goto fail;
+		if (!hd->name || !hd->value || !hd->name[0] || strpbrk(hd->name, ":;\r\n \t") ||
+		    strpbrk(hd->value, "\r\n") || strcasecmp(hd->name, "Host") == 0 ||
+		    strcasecmp(hd->name, "Content-Length") == 0 ||
+		    strcasecmp(hd->name, "Transfer-Encoding") == 0)
+			return -1;
+		rc |= buf_adds(b, hd->name);
+		rc |= buf_add(b, ": ", hd->value[0] ? 2 : 1);
+		rc |= buf_adds(b, hd->value);
+		rc |= buf_add(b, "\r\n", 2);
 	}
-	buf_free(&line);
-	/* "Name:" removes a header curl would add on its own. */
-	if (!has_expect && !slist_add(&list, "Expect:"))
-		goto fail;
-	if (has_body && !has_type && !slist_add(&list, "Content-Type:"))
-		goto fail;
-	return list;
-fail:
-	buf_free(&line);
-	curl_slist_free_all(list);
-	return NULL;
-}
-
-static CURLcode set_method(CURL *e, const struct http_request *req, const char *method,
-			   bool has_body)
-{
-	CURLcode rc;
-
 	if (has_body) {
-		/* From memory, so curl can resend it on a fresh connection. */
-		rc = curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
-		if (rc == CURLE_OK)
-			rc = curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body ? req->body : "");
-		if (rc == CURLE_OK && strcmp(method, "POST") != 0)
-			rc = curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
-	} else if (strcmp(method, "HEAD") == 0) {
-		rc = curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
-	} else if (strcmp(method, "GET") == 0) {
-		rc = curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
-	} else {
-		rc = curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+		snprintf(num, sizeof(num), "%zu", req->body_len);
+		rc |= buf_adds(b, "Content-Length: ");
+		rc |= buf_adds(b, num);
+		rc |= buf_add(b, "\r\n", 2);
+	}
+	rc |= buf_add(b, "\r\n", 2);
+	if (req->body_len > 0 && req->body_len <= INLINE_BODY_MAX)
+		rc |= buf_add(b, req->body, req->body_len);
+	else if (req->body_len > 0) {
+		x->rbody = req->body;
+		x->rbody_len = req->body_len;
 	}
 	return rc;
 }
-
-static const struct {
-	CURLoption opt;
-	long value;
-} fixed_options[] = {
-	{CURLOPT_NOSIGNAL, 1L},
-	{CURLOPT_NOPROGRESS, 1L},
-	{CURLOPT_TCP_NODELAY, 1L},
-	/* AWS answers here are small (large ones arrive in several reads): a
-	 * 4 KiB receive buffer instead of 16 KiB per transfer keeps memory low
-	 * with hundreds of PUTs in flight. */
-	{CURLOPT_BUFFERSIZE, 4096L},
-	{CURLOPT_TCP_KEEPALIVE, 1L},
-	{CURLOPT_TCP_KEEPIDLE, 30L},
-	{CURLOPT_TCP_KEEPINTVL, 15L},
-	{CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1},
-	{CURLOPT_FOLLOWLOCATION, 0L},
-	{CURLOPT_SSL_VERIFYPEER, 1L},
-	{CURLOPT_SSL_VERIFYHOST, 2L}, /* 1 means 2 since curl 7.66: name checked */
-	{CURLOPT_PATH_AS_IS, 1L},
-#ifdef S3S_HTTP_DEBUG
-	{CURLOPT_VERBOSE, 1L},
-#endif
-};
 
 struct http_xfer *http_start(struct http *h, const struct http_request *req, http_done_cb cb,
 			     void *arg)
@@ -429,70 +1181,74 @@ struct http_xfer *http_start(struct http *h, const struct http_request *req, htt
 	bool has_body = req->body_len > 0 || strcmp(method, "PUT") == 0 ||
 			strcmp(method, "POST") == 0;
 	size_t max = req->max_response ? req->max_response : HTTP_DEFAULT_MAX_RESPONSE;
+	const char *auth = NULL, *target = NULL;
+	size_t auth_len = 0;
 	struct http_xfer *x;
-	size_t i;
+	bool tls = false, bad_url;
 
+	if (h->dying || !cb || !req->url || req->timeout_ms <= 0 ||
+	    (req->body_len && !req->body) || !method_ok(method))
+		return NULL;
 	x = xcalloc(1, sizeof(*x));
 	x->h = h;
 	x->cb = cb;
 	x->arg = arg;
-	buf_init(&x->body, max);
-	buf_init(&x->hdrbuf, HTTP_MAX_RESPONSE_HEADER_BYTES);
-	if (h->dying || !cb || !req->url || req->timeout_ms <= 0 || (req->body_len && !req->body))
-		goto fail;
-	if (h->npool)
-		x->easy = h->pool[--h->npool];
-	else if (!(x->easy = curl_easy_init()))
-		goto fail;
-	if (!(x->hdrs = request_headers(req, has_body)))
-		goto fail;
-	for (i = 0; i < ARRAY_SIZE(fixed_options); i++)
-		if (curl_easy_setopt(x->easy, fixed_options[i].opt, fixed_options[i].value) !=
-		    CURLE_OK)
-			goto fail;
-	if (curl_easy_setopt(x->easy, CURLOPT_PRIVATE, (void *)x) != CURLE_OK ||
-	    curl_easy_setopt(x->easy, CURLOPT_ERRORBUFFER, x->errbuf) != CURLE_OK ||
-	    curl_easy_setopt(x->easy, CURLOPT_URL, req->url) != CURLE_OK ||
-#if LIBCURL_VERSION_NUM >= 0x075500
-	    curl_easy_setopt(x->easy, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
-#else
-	    curl_easy_setopt(x->easy, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)) !=
-		    CURLE_OK ||
-#endif
-	    curl_easy_setopt(x->easy, CURLOPT_TIMEOUT_MS, req->timeout_ms) != CURLE_OK ||
-	    curl_easy_setopt(x->easy, CURLOPT_CONNECTTIMEOUT_MS, h->connect_timeout_ms) !=
-		    CURLE_OK ||
-	    curl_easy_setopt(x->easy, CURLOPT_USERAGENT, "s3statusd/" S3S_VERSION) != CURLE_OK ||
-	    (h->no_proxy && curl_easy_setopt(x->easy, CURLOPT_NOPROXY, "*") != CURLE_OK) ||
-	    curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->hdrs) != CURLE_OK ||
-	    curl_easy_setopt(x->easy, CURLOPT_HEADERFUNCTION, on_header) != CURLE_OK ||
-	    curl_easy_setopt(x->easy, CURLOPT_HEADERDATA, (void *)x) != CURLE_OK ||
-	    curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK ||
-	    curl_easy_setopt(x->easy, CURLOPT_WRITEDATA, (void *)x) != CURLE_OK ||
-	    set_method(x->easy, req, method, has_body) != CURLE_OK)
-		goto fail;
-	if (h->ca_file && curl_easy_setopt(x->easy, CURLOPT_CAINFO, h->ca_file) != CURLE_OK)
-		goto fail;
-	/* Only arms the loop timer (0 ms): the transfer starts on the next turn. */
-	if (curl_multi_add_handle(h->multi, x->easy) != CURLM_OK)
-		goto fail;
-	xfer_link(h, x);
+	x->started = loop_now(h->l);
+	buf_init(&x->out, 0);
+	http_parser_init(&x->rp, max, strcmp(method, "HEAD") == 0);
+	bad_url = split_url(req->url, &tls, &auth, &auth_len, &target) < 0 ||
+		  !(x->o = origin_get(h, tls, auth, auth_len));
+	if (bad_url) {
+		/* Reported from the loop, like curl's refusal of a scheme. */
+		x->failed_early = true;
+		x->fail_code = strstr(req->url, "://") && strncasecmp(req->url, "http://", 7) != 0 &&
+					       strncasecmp(req->url, "https://", 8) != 0
+				       ? CURLE_UNSUPPORTED_PROTOCOL
+				       : CURLE_URL_MALFORMAT;
+		x->fail_msg = xasprintf("%s: %.200s", curl_easy_strerror(x->fail_code), req->url);
+	} else if (build_request(x, req, method, target, has_body) < 0) {
+		xfer_free(x);
+		return NULL;
+	}
+	x->timer = loop_timer_new(h->l, on_xfer_timeout, x);
+	x->next = h->xfers;
+	if (h->xfers)
+		h->xfers->prev = x;
+	h->xfers = x;
+	h->active++;
+	if (x->failed_early) {
+		struct http_xfer **pp = &h->failed;
+
+		while (*pp)
+			pp = &(*pp)->wnext;
+		*pp = x;
+	} else {
+		loop_timer_arm(x->timer, req->timeout_ms);
+		wait_push(x->o, x, false);
+	}
+	kick(h);
 	return x;
-fail:
-	xfer_free(x);
-	return NULL;
 }
 
 void http_cancel(struct http_xfer *x)
 {
 	struct http *h;
+	struct http_xfer **pp;
 
 	if (!x || x->in_callback)
 		return;
 	h = x->h;
+	if (x->failed_early)
+		for (pp = &h->failed; *pp; pp = &(*pp)->wnext)
+			if (*pp == x) {
+				*pp = x->wnext;
+				break;
+			}
+	if (x->o)
+		wait_remove(x->o, x);
+	if (x->c)
+		conn_drop_xfer(x->c); /* mid-exchange: the connection cannot be reused */
 	xfer_unlink(h, x);
-	/* Also drops a completion curl queued but drain() did not reach yet. */
-	curl_multi_remove_handle(h->multi, x->easy);
 	xfer_free(x);
 }
 
@@ -513,21 +1269,25 @@ const char *http_response_header(const struct http_response *r, const char *lowe
 
 /* ---- engine ---- */
 
-static void cancel_all(struct http *h)
+static void destroy(struct http *h)
 {
 	while (h->xfers)
 		http_cancel(h->xfers);
-}
+	while (h->conns)
+		conn_close(h->conns);
+	while (h->origins) {
+		struct origin *o = h->origins;
 
-static void destroy(struct http *h)
-{
-	if (h->multi) {
-		cancel_all(h);
-		curl_multi_cleanup(h->multi); /* closes cached connections: unwatches them */
+		h->origins = o->next;
+		origin_free(o);
 	}
-	while (h->npool)
-		curl_easy_cleanup(h->pool[--h->npool]);
+	if (h->multi)
+		curl_multi_cleanup(h->multi);
 	loop_timer_free(h->timer);
+	loop_timer_free(h->kick);
+	if (h->ssl_ctx)
+		SSL_CTX_free(h->ssl_ctx);
+	free(h->ssl_ctx_msg);
 	free(h->ca_file);
 	if (h->global_init)
 		curl_global_cleanup();
@@ -539,9 +1299,13 @@ void http_free(struct http *h)
 	if (!h || h->dying)
 		return;
 	if (h->busy) {
-		/* Inside a completion callback: the engine's frames still use h. */
-		cancel_all(h);
+		/* Inside a callback: the engine's frames still use h. Nothing
+		 * else is reported; everything goes when they unwind. */
+		while (h->xfers)
+			http_cancel(h->xfers);
+		h->failed = NULL;
 		h->dying = true;
+		loop_timer_cancel(h->kick);
 		return;
 	}
 	destroy(h);
@@ -550,7 +1314,6 @@ void http_free(struct http *h)
 struct http *http_new(struct loop *l, const struct http_options *opt)
 {
 	struct http *h = xcalloc(1, sizeof(*h));
-	long maxconn = DEFAULT_MAX_CACHED_CONNECTIONS;
 
 	h->l = l;
 	h->connect_timeout_ms = DEFAULT_CONNECT_TIMEOUT_MS;
@@ -559,9 +1322,10 @@ struct http *http_new(struct loop *l, const struct http_options *opt)
 	if (opt && opt->ca_file)
 		h->ca_file = xstrdup(opt->ca_file);
 	h->no_proxy = opt && opt->no_proxy;
-	if (opt && opt->max_total_connections > 0)
-		maxconn = opt->max_total_connections;
-	h->timer = loop_timer_new(l, on_timer, h);
+	h->max_host_connections = opt ? opt->max_host_connections : 0;
+	h->max_total_connections = opt ? opt->max_total_connections : 0;
+	h->timer = loop_timer_new(l, on_curl_timer, h);
+	h->kick = loop_timer_new(l, on_kick, h);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		goto fail;
 	h->global_init = true;
@@ -570,12 +1334,7 @@ struct http *http_new(struct loop *l, const struct http_options *opt)
 	if (curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, curl_socket_cb) != CURLM_OK ||
 	    curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, (void *)h) != CURLM_OK ||
 	    curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, curl_timer_cb) != CURLM_OK ||
-	    curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, (void *)h) != CURLM_OK ||
-	    curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, maxconn) != CURLM_OK ||
-	    curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
-			      opt ? opt->max_host_connections : 0L) != CURLM_OK ||
-	    curl_multi_setopt(h->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
-			      opt ? opt->max_total_connections : 0L) != CURLM_OK)
+	    curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, (void *)h) != CURLM_OK)
 		goto fail;
 	return h;
 fail:

@@ -18,6 +18,9 @@
 #define LLVMFuzzerTestOneInput fuzz_creds_one
 #include "../fuzz/fuzz_creds.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_http_response_one
+#include "../fuzz/fuzz_http_response.c"
+#undef LLVMFuzzerTestOneInput
 #define LLVMFuzzerTestOneInput fuzz_json_one
 #include "../fuzz/fuzz_json.c"
 #undef LLVMFuzzerTestOneInput
@@ -42,6 +45,7 @@ static const struct {
 	int (*one)(const uint8_t *data, size_t size);
 } fuzz_targets[] = {
 	{"fuzz_config", fuzz_config_one},   {"fuzz_creds", fuzz_creds_one},
+	{"fuzz_http_response", fuzz_http_response_one},
 	{"fuzz_json", fuzz_json_one},       {"fuzz_layout", fuzz_layout_one},
 	{"fuzz_message", fuzz_message_one}, {"fuzz_s3_xml", fuzz_s3_xml_one},
 	{"fuzz_sigv4", fuzz_sigv4_one},     {"fuzz_sqs", fuzz_sqs_one},
