@@ -26,6 +26,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.environ["S3S_SOURCE_DIR"], "tests", "lib"))
 import harness as h  # noqa: E402
+from connectproxy import ConnectProxy  # noqa: E402
 
 TMP = tempfile.mkdtemp(prefix="s3s-tls-")
 
@@ -270,6 +271,54 @@ def test_ca_file_without_certificates_is_refused():
                 ("certificate", "ca", "issuer"), code="TLSCAFileUnusable")
 
 
+def test_https_and_http_through_a_connect_proxy():
+    """https_proxy carries https endpoints through a CONNECT tunnel (TLS verified end to end
+    with the test CA), http_proxy carries http ones, and no_proxy skips the proxy."""
+    proxy = ConnectProxy()
+    try:
+        q, bucket, cfg = setup("tls-proxy", "localhost", "good", CA["test"])
+        h.send(q, '{"command":"add-batch-status","batch_id":"proxy","status":"running"}')
+        rc, out, err = h.run_daemon(cfg, "--drain", timeout=60,
+                                    env={"https_proxy": proxy.url, "http_proxy": None,
+                                         "no_proxy": None, "NO_PROXY": None})
+        assert rc == 0, (rc, err)
+        targets, refused = proxy.seen()
+        assert targets and set(targets) == {"localhost:%d" % FRONTS["good"].port}, targets
+        assert refused == [], refused
+        assert len(h.record_keys(bucket, "")) == 1
+        assert h.queue_counts(q) == (0, 0)
+
+        # a plain http endpoint: http_proxy applies, https_proxy does not
+        q2 = h.create_queue("http-proxy")
+        bucket2 = h.create_bucket("http-proxy-bucket")
+        cfg2 = os.path.join(TMP, "http-proxy.conf")
+        emu_url = "http://127.0.0.1:%d" % EMU_PORT[0]
+        h.write_config(cfg2, queue_url=q2, bucket=bucket2, endpoint_url=emu_url,
+                       s3_path_style=True, region=h.REGION, wait_time=1)
+        h.send(q2, '{"command":"add-batch-status","batch_id":"proxy2","status":"running"}')
+        before = len(proxy.seen()[0])
+        rc, out, err = h.run_daemon(cfg2, "--drain", timeout=60,
+                                    env={"https_proxy": "http://127.0.0.1:9", "no_proxy": None,
+                                         "http_proxy": proxy.url, "NO_PROXY": None})
+        assert rc == 0, (rc, err)
+        targets = proxy.seen()[0][before:]
+        assert targets and set(targets) == {"127.0.0.1:%d" % EMU_PORT[0]}, targets
+        assert len(h.record_keys(bucket2, "")) == 1
+
+        # no_proxy: straight to the endpoint
+        h.send(q2, '{"command":"add-batch-status","batch_id":"proxy3","status":"running"}')
+        before = len(proxy.seen()[0])
+        rc, out, err = h.run_daemon(cfg2, "--drain", timeout=60,
+                                    env={"http_proxy": proxy.url, "no_proxy": "127.0.0.1"})
+        assert rc == 0, (rc, err)
+        assert proxy.seen()[0][before:] == []
+        assert len(h.record_keys(bucket2, "")) == 2
+    finally:
+        proxy.close()
+
+
+EMU_PORT = []
+
 if __name__ == "__main__":
     CA["test"] = make_ca("testca")
     CA["other"] = make_ca("otherca")
@@ -283,6 +332,7 @@ if __name__ == "__main__":
                             not_before="20980101000000Z"),
     }
     with h.Emulator() as emu:
+        EMU_PORT.append(emu.port)
         for k, (cert, key) in certs.items():
             FRONTS[k] = TLSFront(cert, key, ("127.0.0.1", emu.port))
         try:
