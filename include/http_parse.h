@@ -33,7 +33,7 @@ struct http_parser {
 	bool keep_alive;   /* the connection may carry another request */
 	struct buf body;
 	struct buf hdrbuf; /* "name\0value\0" per header of the final response */
-	size_t hdr_off[HTTP_MAX_RESPONSE_HEADERS];
+	uint16_t hdr_off[HTTP_MAX_RESPONSE_HEADERS]; /* hdrbuf is under 64 KiB */
 	size_t nhdr;
 	int fail_code; /* a CURLcode once feeding failed: WRITE_ERROR over a limit,
 			  WEIRD_SERVER_REPLY for a malformed answer */

@@ -47,6 +47,10 @@
 /* Request bodies up to this size go out in the same write as the headers. */
 #define INLINE_BODY_MAX (64 * 1024)
 #define RECV_CHUNK (16 * 1024)
+/* Connections being opened at once to one origin: a burst of hundreds of
+ * connects at start-up costs a curl handle each (and SYNs the peer) while
+ * the first ones would already be free for the waiting transfers. */
+#define MAX_CONNECTING_PER_ORIGIN 16
 
 enum conn_state { C_CONNECTING, C_HANDSHAKE, C_IDLE, C_BUSY };
 
@@ -78,7 +82,7 @@ struct conn {
 	int64_t idle_since;
 	unsigned uses;
 	uint32_t watched; /* events watched on fd */
-	char errbuf[CURL_ERROR_SIZE];
+	char *errbuf; /* CURL_ERROR_SIZE bytes while CONNECTING */
 };
 
 struct http_xfer {
@@ -365,6 +369,7 @@ static void conn_close(struct conn *c)
 		curl_multi_remove_handle(h->multi, c->easy);
 		curl_easy_cleanup(c->easy);
 	}
+	free(c->errbuf);
 	if (c->fd >= 0) {
 		loop_fd_unwatch(h->l, c->fd);
 		if (c->ssl)
@@ -759,6 +764,8 @@ static void conn_connected(struct conn *c, CURLcode rc)
 	curl_multi_remove_handle(h->multi, c->easy);
 	curl_easy_cleanup(c->easy);
 	c->easy = NULL;
+	free(c->errbuf);
+	c->errbuf = NULL;
 	if (!c->o->tls) {
 		conn_ready(c);
 		return;
@@ -821,6 +828,7 @@ static struct conn *conn_open(struct http *h, struct origin *o)
 	c->fd = -1;
 	c->st = C_CONNECTING;
 	c->timer = loop_timer_new(h->l, on_handshake_timeout, c);
+	c->errbuf = xcalloc(1, CURL_ERROR_SIZE);
 	c->next = h->conns;
 	if (h->conns)
 		h->conns->prev = c;
@@ -999,7 +1007,8 @@ static void dispatch(struct http *h)
 					again = true;
 					break; /* callbacks may have changed the lists */
 				}
-				if (o->nconnecting >= o->nwait || !may_open(h, o))
+				if (o->nconnecting >= o->nwait ||
+				    o->nconnecting >= MAX_CONNECTING_PER_ORIGIN || !may_open(h, o))
 					break;
 				if (!conn_open(h, o)) {
 					fail_head_waiter(o, CURLE_FAILED_INIT,

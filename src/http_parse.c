@@ -121,7 +121,7 @@ static int hdr_add(struct http_parser *r, const char *p, size_t n)
 		return -1;
 	for (i = off; i < off + name_len; i++)
 		b->data[i] = (char)tolower((unsigned char)b->data[i]);
-	r->hdr_off[r->nhdr++] = off;
+	r->hdr_off[r->nhdr++] = (uint16_t)off; /* off < hdrbuf.max = 64 KiB */
 	return 0;
 }
 
