@@ -71,6 +71,12 @@ void loop_set_clock(struct loop *l, int64_t (*now_ms)(void *ctx), void *ctx);
 /* Called once per turn, before waiting (watchdog, status). NULL clears it. */
 void loop_set_idle(struct loop *l, loop_cb cb, void *arg);
 
+/* Batching under load: when busy(ctx) says much is in flight and the last
+ * wait brought fewer than 8 events, the loop sleeps usec microseconds before
+ * the next wait, so answers gather and one wake-up serves several (fewer
+ * context switches and epoll_wait calls per answer). Never when timers or
+ * deferred calls are due. usec 0 or busy NULL turns it off (the default). */
+void loop_set_batching(struct loop *l, int64_t usec, bool (*busy)(void *ctx), void *ctx);
 /* Run until loop_stop(); returns 0, or -1 on an epoll failure. */
 int loop_run(struct loop *l);
 /* loop_run() returns at the end of the current turn (or after its first turn

@@ -9,11 +9,14 @@
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util.h"
 
 #define LOOP_MAX_EVENTS 64
+/* A turn with this many events already served a batch: no pause after it. */
+#define LOOP_BATCH_ENOUGH 8
 #define LOOP_NSIG 65 /* signals 1..64 on Linux */
 #define NOT_ARMED SIZE_MAX
 
@@ -75,6 +78,10 @@ struct loop {
 
 	loop_cb idle_cb;
 	void *idle_arg;
+
+	int64_t batch_us;
+	bool (*batch_busy)(void *ctx);
+	void *batch_ctx;
 
 	bool running;
 	bool stop;
@@ -448,10 +455,31 @@ void loop_stop(struct loop *l)
 	l->stop = true;
 }
 
+void loop_set_batching(struct loop *l, int64_t usec, bool (*busy)(void *ctx), void *ctx)
+{
+	l->batch_us = busy ? usec : 0;
+	l->batch_busy = busy;
+	l->batch_ctx = ctx;
+}
+
+/* A sparse turn while much is in flight: let answers gather before waiting,
+ * so one wake-up (one epoll_wait, one context switch) serves several. */
+static void batch_pause(struct loop *l, int nevents, int timeout)
+{
+	struct timespec ts;
+
+	if (l->batch_us <= 0 || nevents >= LOOP_BATCH_ENOUGH || timeout == 0 ||
+	    !l->batch_busy(l->batch_ctx))
+		return;
+	ts.tv_sec = 0;
+	ts.tv_nsec = (long)(l->batch_us * 1000);
+	nanosleep(&ts, NULL);
+}
+
 int loop_run(struct loop *l)
 {
 	struct epoll_event ev[LOOP_MAX_EVENTS];
-	int n = 0, rc = 0;
+	int n = 0, rc = 0, timeout;
 
 	l->running = true;
 	for (;;) {
@@ -465,7 +493,9 @@ int loop_run(struct loop *l)
 			l->idle_cb(l, l->idle_arg);
 		if (l->stop)
 			break;
-		n = epoll_wait(l->epfd, ev, LOOP_MAX_EVENTS, wait_timeout(l));
+		timeout = wait_timeout(l);
+		batch_pause(l, n, timeout);
+		n = epoll_wait(l->epfd, ev, LOOP_MAX_EVENTS, timeout);
 		if (n < 0 && errno != EINTR)
 			goto fail;
 		if (n < 0)
