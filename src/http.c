@@ -273,27 +273,34 @@ static void conn_watch(struct conn *c, uint32_t events)
 		c->watched = events;
 }
 
+/* An SSL_read/SSL_write result: >0 bytes, 0 closed (close_notify), -1 would
+ * block (*other_dir: until the socket is ready the other way), -2 error. */
+static long ssl_io_result(struct conn *c, int r, int same_dir, bool *other_dir)
+{
+	int e;
+
+	if (r > 0)
+		return r;
+	e = SSL_get_error(c->ssl, r);
+	if (e == same_dir)
+		return -1;
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+		*other_dir = true;
+		return -1;
+	}
+	if (e == SSL_ERROR_ZERO_RETURN)
+		return 0;
+	ERR_clear_error();
+	return -2;
+}
+
 /* >0 bytes, 0 end of stream, -1 would block, -2 error (errno or SSL). */
 static long conn_recv(struct conn *c, char *p, size_t n, bool *want_write)
 {
 	*want_write = false;
-	if (c->ssl) {
-		int r = SSL_read(c->ssl, p, n > INT32_MAX ? INT32_MAX : (int)n), e;
-
-		if (r > 0)
-			return r;
-		e = SSL_get_error(c->ssl, r);
-		if (e == SSL_ERROR_WANT_READ)
-			return -1;
-		if (e == SSL_ERROR_WANT_WRITE) {
-			*want_write = true;
-			return -1;
-		}
-		if (e == SSL_ERROR_ZERO_RETURN)
-			return 0;
-		ERR_clear_error();
-		return -2;
-	}
+	if (c->ssl)
+		return ssl_io_result(c, SSL_read(c->ssl, p, n > INT32_MAX ? INT32_MAX : (int)n),
+				     SSL_ERROR_WANT_READ, want_write);
 	for (;;) {
 		ssize_t r = recv(c->fd, p, n, 0);
 
@@ -305,23 +312,15 @@ static long conn_recv(struct conn *c, char *p, size_t n, bool *want_write)
 	}
 }
 
+/* >0 bytes, -1 would block, -2 error. */
 static long conn_send(struct conn *c, const char *p, size_t n, bool *want_read)
 {
 	*want_read = false;
 	if (c->ssl) {
-		int w = SSL_write(c->ssl, p, n > INT32_MAX ? INT32_MAX : (int)n), e;
+		long w = ssl_io_result(c, SSL_write(c->ssl, p, n > INT32_MAX ? INT32_MAX : (int)n),
+				       SSL_ERROR_WANT_WRITE, want_read);
 
-		if (w > 0)
-			return w;
-		e = SSL_get_error(c->ssl, w);
-		if (e == SSL_ERROR_WANT_WRITE)
-			return -1;
-		if (e == SSL_ERROR_WANT_READ) {
-			*want_read = true;
-			return -1;
-		}
-		ERR_clear_error();
-		return -2;
+		return w == 0 ? -2 : w;
 	}
 	for (;;) {
 		ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL);
@@ -431,7 +430,7 @@ static int xfer_send(struct http_xfer *x)
 			conn_watch(c, EPOLLIN | EPOLLOUT);
 			return 1;
 		}
-		if (w < 0)
+		if (w <= 0)
 			return -1;
 		if (x->out_off < x->out.len)
 			x->out_off += (size_t)w;
@@ -555,6 +554,21 @@ static void conn_read(struct conn *c)
 
 static void conn_tls_step(struct conn *c);
 
+/* Input on an idle connection: the peer closed it or sent something unasked,
+ * and it cannot carry a request any more - unless it was a TLS record with
+ * no data in it (a TLS 1.3 session ticket or key update), which OpenSSL
+ * consumes. */
+static bool conn_idle_input_harmless(struct conn *c)
+{
+	bool want_write;
+	long n;
+
+	if (!c->ssl)
+		return false;
+	n = conn_recv(c, c->h->rbuf, sizeof(c->h->rbuf), &want_write);
+	return n == -1 && !want_write;
+}
+
 static void conn_on_event(struct loop *l, int fd, uint32_t events, void *arg)
 {
 	struct conn *c = arg;
@@ -568,9 +582,8 @@ static void conn_on_event(struct loop *l, int fd, uint32_t events, void *arg)
 		conn_tls_step(c);
 		break;
 	case C_IDLE:
-		/* The peer closed it, or sent something unasked: either way it
-		 * cannot carry a request any more. */
-		conn_close(c);
+		if (!conn_idle_input_harmless(c))
+			conn_close(c);
 		break;
 	case C_BUSY:
 		if (!xfer_sent_all(c->x)) {

@@ -313,22 +313,7 @@ int http_parser_feed(struct http_parser *r, const char *p, size_t n, size_t *use
 			}
 			break;
 		}
-		case HP_BODY_LEN: {
-			size_t take = n - i < r->remain ? n - i : (size_t)r->remain;
-
-			if (body_add(r, p + i, take) < 0)
-				return -1;
-			i += take;
-			r->remain -= take;
-			if (r->remain == 0)
-				r->ps = HP_DONE;
-			break;
-		}
-		case HP_BODY_CLOSE:
-			if (body_add(r, p + i, n - i) < 0)
-				return -1;
-			i = n;
-			break;
+		case HP_BODY_LEN:
 		case HP_CHUNK_DATA: {
 			size_t take = n - i < r->remain ? n - i : (size_t)r->remain;
 
@@ -337,9 +322,14 @@ int http_parser_feed(struct http_parser *r, const char *p, size_t n, size_t *use
 			i += take;
 			r->remain -= take;
 			if (r->remain == 0)
-				r->ps = HP_CHUNK_CRLF;
+				r->ps = r->ps == HP_BODY_LEN ? HP_DONE : HP_CHUNK_CRLF;
 			break;
 		}
+		case HP_BODY_CLOSE:
+			if (body_add(r, p + i, n - i) < 0)
+				return -1;
+			i = n;
+			break;
 		case HP_CHUNK_SIZE:
 		case HP_CHUNK_CRLF:
 		case HP_TRAILER: {
