@@ -21,6 +21,8 @@ char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 
 char *xasprintf(const char *fmt, ...) S3S_PRINTF(1, 2);
+/* The strings up to a NULL, concatenated (no printf on hot paths). */
+char *xstrjoin(const char *first, ...) __attribute__((sentinel));
 
 /* A growable byte buffer with a hard maximum (like curl's dynbuf "toobig").
  * data is always NUL-terminated once anything was appended. */

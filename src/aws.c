@@ -180,7 +180,9 @@ static char *build_url(const struct aws_call *call)
 	int rc;
 
 	buf_init(&u, 64 * 1024);
-	rc = buf_addf(&u, "%s://%s", call->scheme, call->host);
+	rc = buf_adds(&u, call->scheme);
+	rc |= buf_add(&u, "://", 3);
+	rc |= buf_adds(&u, call->host);
 	rc |= sigv4_uri_encode(&u, call->path, strlen(call->path), true);
 	for (i = 0; i < call->nquery; i++) {
 		rc |= buf_addc(&u, i == 0 ? '?' : '&');

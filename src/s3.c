@@ -153,9 +153,9 @@ static char *object_path(const struct s3 *s, const char *bucket, const char *key
 {
 	*host = NULL;
 	if (s->path_style)
-		return key ? xasprintf("/%s/%s", bucket, key) : xasprintf("/%s", bucket);
-	*host = xasprintf("%s.%s", bucket, s->ep.host);
-	return xasprintf("/%s", key ? key : "");
+		return key ? xstrjoin("/", bucket, "/", key, NULL) : xstrjoin("/", bucket, NULL);
+	*host = xstrjoin(bucket, ".", s->ep.host, NULL);
+	return xstrjoin("/", key ? key : "", NULL);
 }
 
 static struct s3_op *start(struct s3 *s, enum s3_kind kind, struct aws_request *ar,

@@ -55,6 +55,30 @@ char *xstrndup(const char *s, size_t n)
 	return p;
 }
 
+char *xstrjoin(const char *first, ...)
+{
+	va_list ap;
+	const char *p;
+	size_t n = 0;
+	char *out, *o;
+
+	va_start(ap, first);
+	for (p = first; p; p = va_arg(ap, const char *))
+		n += strlen(p);
+	va_end(ap);
+	o = out = xmalloc(n + 1);
+	va_start(ap, first);
+	for (p = first; p; p = va_arg(ap, const char *)) {
+		size_t k = strlen(p);
+
+		memcpy(o, p, k);
+		o += k;
+	}
+	va_end(ap);
+	*o = '\0';
+	return out;
+}
+
 char *xasprintf(const char *fmt, ...)
 {
 	struct buf b;

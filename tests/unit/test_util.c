@@ -2,6 +2,8 @@
  * it, byte by byte or reserved ahead), decimal integers, hex and SHA-256. */
 #include "util.h"
 
+#include <stdlib.h>
+
 #include "check.h"
 
 static void test_buf_max(void)
@@ -88,8 +90,20 @@ static void test_hashes(void)
 	CHECK_STR(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
 }
 
+static void test_strjoin(void)
+{
+	char *s = xstrjoin("/", "bucket", "/", "a key", NULL);
+
+	CHECK_STR(s, "/bucket/a key");
+	free(s);
+	s = xstrjoin("", NULL);
+	CHECK_STR(s, "");
+	free(s);
+}
+
 int main(void)
 {
+	test_strjoin();
 	test_buf_max();
 	test_add_i64();
 	test_hashes();
