@@ -2,8 +2,11 @@
  * as they arrive: a status line, headers (names lower-cased, values trimmed,
  * obs-fold lines joined, interim 1xx responses dropped), then a body framed by
  * Content-Length, chunked coding or the end of the connection. Every part is
- * bounded: HTTP_MAX_RESPONSE_HEADERS headers, HTTP_MAX_RESPONSE_HEADER_BYTES of
- * header block (trailers included), max_body bytes of body. */
+ * bounded: HTTP_MAX_INTERIM interim responses, HTTP_MAX_RESPONSE_HEADERS
+ * headers, HTTP_MAX_RESPONSE_HEADER_BYTES of header block and as much again
+ * of trailers, max_body bytes of body. Malformed or ambiguous framing (white
+ * space lines, conflicting Content-Length) is an error; Transfer-Encoding
+ * with Content-Length ends the connection after the response. */
 #ifndef S3S_HTTP_PARSE_H
 #define S3S_HTTP_PARSE_H
 
@@ -13,6 +16,8 @@
 
 #include "http.h"
 #include "util.h"
+
+#define HTTP_MAX_INTERIM 16
 
 enum http_parse_state {
 	HP_HEAD,       /* status line and headers */
@@ -43,6 +48,8 @@ struct http_parser {
 	size_t head_scan;
 	uint64_t remain;
 	struct buf line;
+	unsigned ninterim;    /* 1xx responses dropped so far */
+	size_t trailer_bytes; /* of the chunked trailer section */
 };
 
 void http_parser_init(struct http_parser *r, size_t max_body, bool head_request);

@@ -77,14 +77,71 @@ static bool token_in_list(const char *list, const char *token)
 	return false;
 }
 
-const char *http_parser_header(const struct http_parser *r, const char *lower_name)
+/* The value of the first header named lower_name from index *from on, or
+ * NULL; *from moves past it. */
+static const char *header_next(const struct http_parser *r, const char *lower_name,
+			       size_t *from)
 {
 	size_t i;
 
-	for (i = 0; i < r->nhdr; i++)
-		if (strcmp(r->hdrbuf.data + r->hdr_off[i], lower_name) == 0)
+	for (i = *from; i < r->nhdr; i++)
+		if (strcmp(r->hdrbuf.data + r->hdr_off[i], lower_name) == 0) {
+			*from = i + 1;
 			return r->hdrbuf.data + r->hdr_off[i] + strlen(lower_name) + 1;
+		}
+	*from = r->nhdr;
 	return NULL;
+}
+
+const char *http_parser_header(const struct http_parser *r, const char *lower_name)
+{
+	size_t from = 0;
+
+	return header_next(r, lower_name, &from);
+}
+
+/* token in any of the (comma-separated) values of every header lower_name */
+static bool header_has_token(const struct http_parser *r, const char *lower_name,
+			     const char *token)
+{
+	size_t from = 0;
+	const char *v;
+
+	while ((v = header_next(r, lower_name, &from)))
+		if (token_in_list(v, token))
+			return true;
+	return false;
+}
+
+/* The last coding of a Transfer-Encoding list (all such headers joined) is
+ * chunked, as a whole token. */
+static bool te_ends_chunked(const struct http_parser *r)
+{
+	size_t from = 0;
+	const char *v, *last = NULL;
+	size_t last_len = 0;
+
+	while ((v = header_next(r, "transfer-encoding", &from))) {
+		const char *p = v;
+
+		while (*p) {
+			const char *start, *end;
+
+			while (*p == ',' || *p == ' ' || *p == '\t')
+				p++;
+			start = p;
+			while (*p && *p != ',')
+				p++;
+			end = p;
+			while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
+				end--;
+			if (end > start) {
+				last = start;
+				last_len = (size_t)(end - start);
+			}
+		}
+	}
+	return last && last_len == 7 && strncasecmp(last, "chunked", 7) == 0;
 }
 
 static int hdr_add(struct http_parser *r, const char *p, size_t n)
@@ -167,7 +224,7 @@ static int parse_u64(const char *s, int base, uint64_t *out)
 static int parse_head(struct http_parser *r)
 {
 	char *p = r->head.data, *end = p + r->head.len, *eol;
-	const char *te, *cl, *conn;
+	const char *te, *cl;
 	bool http10;
 	uint64_t len;
 
@@ -190,20 +247,24 @@ static int parse_head(struct http_parser *r)
 		if (!eol)
 			break;
 		n = (size_t)(eol - p);
+		if (n == 0 || (n == 1 && p[0] == '\r'))
+			break; /* the empty line ending the block */
 		while (n > 0 && is_ows(p[n - 1]))
 			n--;
 		if (n == 0)
-			break;
+			return bad_reply(r, "header line of white space only");
 		if (hdr_add(r, p, n) < 0) {
 			fail_headers(r);
 			return -1;
 		}
 	}
-	if (r->status >= 100 && r->status < 200 && r->status != 101)
+	if (r->status >= 100 && r->status < 200 && r->status != 101) {
+		if (++r->ninterim > HTTP_MAX_INTERIM)
+			return bad_reply(r, "too many interim (1xx) responses");
 		return 1;
-	conn = http_parser_header(r, "connection");
-	r->keep_alive = http10 ? conn && token_in_list(conn, "keep-alive")
-			       : !(conn && token_in_list(conn, "close"));
+	}
+	r->keep_alive = http10 ? header_has_token(r, "connection", "keep-alive")
+			       : !header_has_token(r, "connection", "close");
 	if (r->status == 101)
 		return bad_reply(r, "unexpected protocol switch");
 	if (r->head_request || r->status == 204 || r->status == 304) {
@@ -213,22 +274,30 @@ static int parse_head(struct http_parser *r)
 	te = http_parser_header(r, "transfer-encoding");
 	cl = http_parser_header(r, "content-length");
 	if (te) {
-		size_t n = strlen(te);
-
-		/* chunked must be the last coding; anything else ends at close */
-		if (n >= 7 && strcasecmp(te + n - 7, "chunked") == 0) {
+		/* chunked must be the last coding; anything else ends at close.
+		 * With a Content-Length too, the framing is suspect (RFC 9112
+		 * 6.3): this connection carries nothing more. */
+		if (te_ends_chunked(r)) {
 			r->ps = HP_CHUNK_SIZE;
 		} else {
 			r->ps = HP_BODY_CLOSE;
 			r->keep_alive = false;
 		}
+		if (cl)
+			r->keep_alive = false;
 		return 0;
 	}
 	if (cl) {
+		size_t from = 0;
+		const char *other;
 		int digits = parse_u64(cl, 10, &len);
 
 		if (digits < 0 || cl[digits] != '\0')
 			return bad_reply(r, "bad Content-Length");
+		header_next(r, "content-length", &from);
+		while ((other = header_next(r, "content-length", &from)))
+			if (strcmp(other, cl) != 0)
+				return bad_reply(r, "conflicting Content-Length headers");
 		if (len > r->body.max) {
 			set_fail(r, CURLE_WRITE_ERROR,
 				 xasprintf("response body exceeds %zu bytes", r->body.max));
@@ -273,10 +342,14 @@ int http_parser_feed(struct http_parser *r, const char *p, size_t n, size_t *use
 	while (i < n && r->ps != HP_DONE) {
 		switch (r->ps) {
 		case HP_HEAD: {
-			size_t start = r->head.len, k;
+			size_t start = r->head.len, k, take = n - i;
 			const char *hit = NULL;
 
-			if (buf_add(&r->head, p + i, n - i) < 0) {
+			/* body bytes may follow in the same read: take what fits, and
+			 * fail only when the block does not end within the limit */
+			if (take > r->head.max - r->head.len)
+				take = r->head.max - r->head.len;
+			if (take == 0 || buf_add(&r->head, p + i, take) < 0) {
 				fail_headers(r);
 				return -1;
 			}
@@ -293,7 +366,7 @@ int http_parser_feed(struct http_parser *r, const char *p, size_t n, size_t *use
 			}
 			if (!hit) {
 				r->head_scan = r->head.len;
-				i = n;
+				i += take;
 				break;
 			}
 			k = (size_t)(hit - r->head.data) + 1; /* header block length */
@@ -340,6 +413,11 @@ int http_parser_feed(struct http_parser *r, const char *p, size_t n, size_t *use
 				return r->ps == HP_TRAILER ? (fail_headers(r), -1)
 							  : bad_reply(r, "chunk line too long");
 			i += (size_t)u;
+			if (r->ps == HP_TRAILER &&
+			    (r->trailer_bytes += (size_t)u) > HTTP_MAX_RESPONSE_HEADER_BYTES) {
+				fail_headers(r);
+				return -1;
+			}
 			if (!complete)
 				break;
 			if (r->ps == HP_CHUNK_CRLF) {

@@ -228,6 +228,91 @@ static void test_malformed_and_limits(void)
 	free(many);
 }
 
+/* Framing a hostile or broken server could make ambiguous: refused, or the
+ * connection not reused. */
+static void test_ambiguous_framing(void)
+{
+	struct outcome o;
+	struct buf b;
+	int i;
+
+	both("HTTP/1.1 200 OK\r\nX-A: 1\r\n \t\r\nContent-Length: 2\r\n\r\nok", false, 1024, false,
+	     &o);
+	CHECK_INT(o.rc, -1); /* a white space line would hide the headers after it */
+	CHECK_INT(o.fail_code, CURLE_WEIRD_SERVER_REPLY);
+	both("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nokk", false, 1024,
+	     false, &o);
+	CHECK_INT(o.rc, -1);
+	CHECK_STR(o.msg, "Weird server reply: conflicting Content-Length headers");
+	both("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok", false, 1024,
+	     false, &o);
+	CHECK_INT(o.rc, 1);
+	CHECK_STR(o.body, "ok");
+	both("HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nConnection: close\r\n"
+	     "Content-Length: 0\r\n\r\n",
+	     false, 1024, false, &o);
+	CHECK_INT(o.rc, 1);
+	CHECK(!o.keep_alive); /* every Connection header counts */
+	both("HTTP/1.1 200 OK\r\nTransfer-Encoding: xchunked\r\n\r\n2\r\nok\r\n0\r\n\r\n", false,
+	     1024, true, &o);
+	CHECK_INT(o.rc, 1); /* not chunked: the body runs to the close */
+	CHECK_STR(o.body, "2\r\nok\r\n0\r\n\r\n");
+	CHECK(!o.keep_alive);
+	both("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n"
+	     "2\r\nok\r\n0\r\n\r\n",
+	     false, 1024, false, &o);
+	CHECK_INT(o.rc, 1); /* the last coding of all the headers */
+	CHECK_STR(o.body, "ok");
+	CHECK(o.keep_alive);
+	both("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 99\r\n\r\n"
+	     "2\r\nok\r\n0\r\n\r\n",
+	     false, 1024, false, &o);
+	CHECK_INT(o.rc, 1); /* chunked wins, and the connection is not reused */
+	CHECK_STR(o.body, "ok");
+	CHECK(!o.keep_alive);
+
+	/* interim responses: HTTP_MAX_INTERIM, then an error */
+	buf_init(&b, 0);
+	for (i = 0; i < HTTP_MAX_INTERIM; i++)
+		buf_adds(&b, "HTTP/1.1 100 Continue\r\n\r\n");
+	buf_adds(&b, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	both(buf_str(&b), false, 1024, false, &o);
+	CHECK_INT(o.rc, 1);
+	buf_reset(&b);
+	for (i = 0; i <= HTTP_MAX_INTERIM; i++)
+		buf_adds(&b, "HTTP/1.1 103 Early Hints\r\n\r\n");
+	buf_adds(&b, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	both(buf_str(&b), false, 1024, false, &o);
+	CHECK_INT(o.rc, -1);
+	CHECK_STR(o.msg, "Weird server reply: too many interim (1xx) responses");
+
+	/* trailers count against a limit too */
+	buf_reset(&b);
+	buf_adds(&b, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n");
+	for (i = 0; i < 4000; i++)
+		buf_adds(&b, "X-Trailer: 0123456789\r\n");
+	buf_adds(&b, "\r\n");
+	both(buf_str(&b), false, 1024, false, &o);
+	CHECK_INT(o.rc, -1);
+	CHECK_INT(o.fail_code, CURLE_WRITE_ERROR);
+
+	/* a header block near the limit with body bytes in the same read */
+	buf_reset(&b);
+	buf_adds(&b, "HTTP/1.1 200 OK\r\nContent-Length: 4000\r\nX-Big: ");
+	for (i = 0; i < 63000; i++)
+		buf_addc(&b, 'v');
+	buf_adds(&b, "\r\n\r\n");
+	for (i = 0; i < 4000; i++)
+		buf_addc(&b, 'b');
+	parse(b.data, b.len, b.len, false, 8192, false, &o);
+	CHECK_INT(o.rc, 1);
+	CHECK_INT(o.body_len, 4000);
+	parse(b.data, b.len, 16384, false, 8192, false, &o);
+	CHECK_INT(o.rc, 1);
+	CHECK_INT(o.body_len, 4000);
+	buf_free(&b);
+}
+
 int main(void)
 {
 	test_content_length();
@@ -236,5 +321,6 @@ int main(void)
 	test_no_body();
 	test_interim_and_bare_lf();
 	test_malformed_and_limits();
+	test_ambiguous_framing();
 	return check_done("test_http_parse");
 }
