@@ -51,6 +51,9 @@
  * connects at start-up costs a curl handle each (and SYNs the peer) while
  * the first ones would already be free for the waiting transfers. */
 #define MAX_CONNECTING_PER_ORIGIN 16
+/* Reads of RECV_CHUNK bytes handled per connection per loop turn: a peer
+ * that never stops sending cannot keep timers (its own timeout) from running. */
+#define READS_PER_TURN 4
 
 enum conn_state { C_CONNECTING, C_HANDSHAKE, C_IDLE, C_BUSY };
 
@@ -61,6 +64,7 @@ struct origin {
 	char *host;	   /* name or address for TLS (no brackets, no port) */
 	char *connect_url; /* what curl connects to: "http://host:port/" */
 	bool tls;
+	bool https_proxy;     /* the environment names an https:// proxy for it */
 	unsigned nconns;      /* every state */
 	unsigned nconnecting; /* CONNECTING or HANDSHAKE */
 	struct conn *idle;    /* most recently used first */
@@ -78,7 +82,8 @@ struct conn {
 	int fd;	    /* ours (a duplicate of curl's), -1 while CONNECTING */
 	SSL *ssl;
 	struct http_xfer *x; /* while BUSY */
-	struct loop_timer *timer; /* TLS handshake deadline */
+	struct loop_timer *timer; /* TLS handshake deadline; while BUSY, resumes a
+				     read cut short with bytes left in OpenSSL */
 	int64_t idle_since;
 	unsigned uses;
 	uint32_t watched; /* events watched on fd */
@@ -124,6 +129,7 @@ struct http {
 	char *ssl_ctx_msg;
 	unsigned active;
 	unsigned nconns;
+	unsigned nwait; /* transfers waiting for a connection, every origin */
 	unsigned busy; /* engine frames on the stack */
 	bool dying;
 	bool global_init;
@@ -196,6 +202,7 @@ static void wait_push(struct origin *o, struct http_xfer *x, bool front)
 		o->wait_tail = x;
 	}
 	o->nwait++;
+	x->h->nwait++;
 }
 
 static void wait_remove(struct origin *o, struct http_xfer *x)
@@ -213,6 +220,7 @@ static void wait_remove(struct origin *o, struct http_xfer *x)
 	x->wprev = x->wnext = NULL;
 	x->waiting = false;
 	o->nwait--;
+	x->h->nwait--;
 }
 
 static void set_fail(struct http_xfer *x, int code, char *msg)
@@ -265,12 +273,16 @@ static void xfer_finish(struct http *h, struct http_xfer *x)
 
 /* ---- connections: raw I/O ---- */
 
-static void conn_watch(struct conn *c, uint32_t events)
+static int conn_watch(struct conn *c, uint32_t events)
 {
 	if (c->watched == events)
-		return;
-	if (loop_fd_watch(c->h->l, c->fd, events, conn_on_event, c) == 0)
-		c->watched = events;
+		return 0;
+	if (loop_fd_watch(c->h->l, c->fd, events, conn_on_event, c) < 0) {
+		log_warn("http: cannot watch a connection to %s: %s", c->o->host, strerror(errno));
+		return -1;
+	}
+	c->watched = events;
+	return 0;
 }
 
 /* An SSL_read/SSL_write result: >0 bytes, 0 closed (close_notify), -1 would
@@ -298,9 +310,11 @@ static long ssl_io_result(struct conn *c, int r, int same_dir, bool *other_dir)
 static long conn_recv(struct conn *c, char *p, size_t n, bool *want_write)
 {
 	*want_write = false;
-	if (c->ssl)
+	if (c->ssl) {
+		ERR_clear_error(); /* SSL_get_error reads the queue */
 		return ssl_io_result(c, SSL_read(c->ssl, p, n > INT32_MAX ? INT32_MAX : (int)n),
 				     SSL_ERROR_WANT_READ, want_write);
+	}
 	for (;;) {
 		ssize_t r = recv(c->fd, p, n, 0);
 
@@ -317,9 +331,11 @@ static long conn_send(struct conn *c, const char *p, size_t n, bool *want_read)
 {
 	*want_read = false;
 	if (c->ssl) {
-		long w = ssl_io_result(c, SSL_write(c->ssl, p, n > INT32_MAX ? INT32_MAX : (int)n),
-				       SSL_ERROR_WANT_WRITE, want_read);
+		long w;
 
+		ERR_clear_error();
+		w = ssl_io_result(c, SSL_write(c->ssl, p, n > INT32_MAX ? INT32_MAX : (int)n),
+				  SSL_ERROR_WANT_WRITE, want_read);
 		return w == 0 ? -2 : w;
 	}
 	for (;;) {
@@ -379,6 +395,10 @@ static void conn_close(struct conn *c)
 	if (c->x)
 		c->x->c = NULL;
 	free(c);
+	/* Room for a new connection: a transfer may be waiting for it (under
+	 * the engine's cap, on any origin). */
+	if (h->nwait)
+		kick(h);
 }
 
 /* The transfer on c failed or was dropped: detach it and close c (its
@@ -399,11 +419,16 @@ static void conn_to_idle(struct conn *c)
 
 	c->st = C_IDLE;
 	c->x = NULL;
+	loop_timer_cancel(c->timer);
 	c->idle_since = loop_now(c->h->l);
 	c->next_idle = o->idle;
 	o->idle = c;
-	conn_watch(c, EPOLLIN);
-	if (o->wait_head)
+	if (conn_watch(c, EPOLLIN) < 0) {
+		conn_close(c);
+		return;
+	}
+	/* this origin's waiters take it; another's may close it to open theirs */
+	if (c->h->nwait)
 		kick(c->h);
 }
 
@@ -426,10 +451,8 @@ static int xfer_send(struct http_xfer *x)
 			n = x->rbody_len - x->rbody_off;
 		}
 		w = conn_send(c, p, n, &want_read);
-		if (w == -1) {
-			conn_watch(c, EPOLLIN | EPOLLOUT);
-			return 1;
-		}
+		if (w == -1) /* TLS waiting for input (a renegotiation) needs no EPOLLOUT */
+			return conn_watch(c, want_read ? EPOLLIN : EPOLLIN | EPOLLOUT) < 0 ? -1 : 1;
 		if (w <= 0)
 			return -1;
 		if (x->out_off < x->out.len)
@@ -437,8 +460,7 @@ static int xfer_send(struct http_xfer *x)
 		else
 			x->rbody_off += (size_t)w;
 	}
-	conn_watch(c, EPOLLIN);
-	return 0;
+	return conn_watch(c, EPOLLIN) < 0 ? -1 : 0;
 }
 
 static bool xfer_sent_all(const struct http_xfer *x)
@@ -470,6 +492,17 @@ static void xfer_fail_on_conn(struct http_xfer *x, struct conn *c, int code, con
 	xfer_finish(x->h, x);
 }
 
+static bool conn_read(struct conn *c);
+
+/* Writing the request failed. The peer may have answered early and closed
+ * (a 413 or 403 for a body it will not take): read what it sent before
+ * reporting the write. */
+static void conn_send_failed(struct conn *c)
+{
+	if (conn_read(c))
+		xfer_fail_on_conn(c->x, c, CURLE_SEND_ERROR, "Failed sending data to the peer");
+}
+
 static void xfer_assign(struct http_xfer *x, struct conn *c)
 {
 	wait_remove(x->o, x);
@@ -477,13 +510,8 @@ static void xfer_assign(struct http_xfer *x, struct conn *c)
 	c->x = x;
 	c->uses++;
 	x->c = c;
-	switch (xfer_send(x)) {
-	case -1:
-		xfer_fail_on_conn(x, c, CURLE_SEND_ERROR, "Failed sending data to the peer");
-		break;
-	default:
-		break;
-	}
+	if (xfer_send(x) < 0)
+		conn_send_failed(c);
 }
 
 /* The response on c is complete (or failed): finish the transfer, keep or
@@ -501,55 +529,78 @@ static void conn_response_done(struct conn *c, bool leftover)
 	xfer_finish(x->h, x);
 }
 
-static void conn_read(struct conn *c)
+/* n bytes of the response arrived in h->rbuf. Returns true while the
+ * response goes on; false once the transfer is finished (c may be gone). */
+static bool conn_feed(struct conn *c, size_t n)
+{
+	struct http *h = c->h;
+	struct http_xfer *x = c->x;
+	size_t used;
+	int rc;
+
+	x->got_bytes = true;
+	rc = http_parser_feed(&x->rp, h->rbuf, n, &used);
+	if (rc < 0) {
+		set_fail(x, x->rp.fail_code, x->rp.fail_msg);
+		x->rp.fail_msg = NULL;
+		conn_drop_xfer(c);
+		xfer_finish(h, x);
+		return false;
+	}
+	if (rc == 1) {
+		/* bytes after the response belong to no request: not reusable */
+		conn_response_done(c, used < n || (c->ssl && SSL_has_pending(c->ssl)));
+		return false;
+	}
+	return true;
+}
+
+/* Read the response as far as it has come, at most READS_PER_TURN buffers.
+ * Returns true while c still carries its transfer, false once the transfer
+ * is finished (c may be gone). */
+static bool conn_read(struct conn *c)
 {
 	struct http *h = c->h;
 	struct http_xfer *x = c->x;
 	bool want_write;
+	int i;
 
-	for (;;) {
+	for (i = 0; i < READS_PER_TURN; i++) {
 		long n = conn_recv(c, h->rbuf, sizeof(h->rbuf), &want_write);
-		size_t used;
-		int rc;
 
 		if (n == -1) {
-			if (want_write)
-				conn_watch(c, EPOLLIN | EPOLLOUT);
-			return;
+			if (want_write && conn_watch(c, EPOLLIN | EPOLLOUT) < 0)
+				break;
+			return true;
 		}
 		if (n == 0 && http_parser_eof(&x->rp)) {
 			conn_response_done(c, false);
-			return;
+			return false;
 		}
 		if (n == 0) {
 			xfer_fail_on_conn(x, c, x->got_bytes ? CURLE_PARTIAL_FILE : CURLE_GOT_NOTHING,
 					  x->got_bytes ? "Connection closed before the response ended"
 						       : "Empty reply from server");
-			return;
+			return false;
 		}
-		if (n < 0) {
-			xfer_fail_on_conn(x, c, CURLE_RECV_ERROR,
-					  "Failure when receiving data from the peer");
-			return;
-		}
-		x->got_bytes = true;
-		rc = http_parser_feed(&x->rp, h->rbuf, (size_t)n, &used);
-		if (rc < 0) {
-			set_fail(x, x->rp.fail_code, x->rp.fail_msg);
-			x->rp.fail_msg = NULL;
-			conn_drop_xfer(c);
-			xfer_finish(h, x);
-			return;
-		}
-		if (rc == 1) {
-			conn_response_done(c, used < (size_t)n || (c->ssl && SSL_pending(c->ssl)));
-			return;
-		}
+		if (n < 0)
+			break;
+		if (!conn_feed(c, (size_t)n))
+			return false;
 		/* Plain TCP: a short read drained the socket; epoll says when more
 		 * comes. TLS may hold decrypted bytes: read until it would block. */
 		if (!c->ssl && (size_t)n < sizeof(h->rbuf))
-			return;
+			return true;
 	}
+	if (i < READS_PER_TURN) {
+		xfer_fail_on_conn(x, c, CURLE_RECV_ERROR, "Failure when receiving data from the peer");
+		return false;
+	}
+	/* More may be waiting. The socket's own bytes wake epoll again (level
+	 * triggered); bytes OpenSSL has already taken in do not. */
+	if (c->ssl && SSL_has_pending(c->ssl))
+		loop_timer_arm(c->timer, 0);
+	return true;
 }
 
 static void conn_tls_step(struct conn *c);
@@ -573,6 +624,7 @@ static void conn_on_event(struct loop *l, int fd, uint32_t events, void *arg)
 {
 	struct conn *c = arg;
 	struct http *h = c->h;
+	bool sent;
 
 	(void)l;
 	(void)fd;
@@ -586,18 +638,15 @@ static void conn_on_event(struct loop *l, int fd, uint32_t events, void *arg)
 			conn_close(c);
 		break;
 	case C_BUSY:
-		if (!xfer_sent_all(c->x)) {
-			if (xfer_send(c->x) < 0) {
-				xfer_fail_on_conn(c->x, c, CURLE_SEND_ERROR,
-						  "Failed sending data to the peer");
-				break;
-			}
-			if (!(events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
-				break;
-		} else if (c->watched & EPOLLOUT) {
-			conn_watch(c, EPOLLIN);
-		}
-		conn_read(c);
+		/* The response is read before more of the request is written, so
+		 * an early answer is not lost to a write the peer refuses. */
+		sent = xfer_sent_all(c->x);
+		if (sent && (c->watched & EPOLLOUT))
+			(void)conn_watch(c, EPOLLIN); /* a TLS read that wanted to write */
+		if ((sent || (events & (EPOLLIN | EPOLLERR | EPOLLHUP))) && !conn_read(c))
+			break;
+		if (!sent && xfer_send(c->x) < 0)
+			conn_send_failed(c);
 		break;
 	case C_CONNECTING:
 		break;
@@ -620,6 +669,15 @@ static int ssl_ctx_init(struct http *h)
 		return -1;
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	/* No renegotiation (a server could stall a request in it). A close
+	 * without close_notify reads as the end of the stream: it ends a body
+	 * delimited by the close; counted and chunked bodies still detect the
+	 * cut. */
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION
+#ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
+					 | SSL_OP_IGNORE_UNEXPECTED_EOF
+#endif
+	);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
 	/* Idle connections give their read/write buffers back (~34 KiB each). */
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
@@ -675,12 +733,13 @@ static void fail_head_waiter(struct origin *o, int code, const char *msg)
 	xfer_finish(x->h, x);
 }
 
+/* Connected (and TLS set up): the connection joins the idle list, where the
+ * next dispatch hands it out - not now, in the middle of a batch of socket
+ * events that may still hold news about other idle connections. */
 static void conn_ready(struct conn *c)
 {
 	c->o->nconnecting--;
-	loop_timer_cancel(c->timer);
 	conn_to_idle(c);
-	dispatch(c->h);
 }
 
 /* Fail the connection attempt: close it, fail the transfer that waited
@@ -699,21 +758,20 @@ static void conn_failed(struct conn *c, int code, const char *msg)
 
 static void conn_tls_step(struct conn *c)
 {
-	int r = SSL_do_handshake(c->ssl), e;
+	int r, e;
 	char msg[512];
 	long vr;
 
+	ERR_clear_error();
+	r = SSL_do_handshake(c->ssl);
 	if (r == 1) {
 		conn_ready(c);
 		return;
 	}
 	e = SSL_get_error(c->ssl, r);
-	if (e == SSL_ERROR_WANT_READ) {
-		conn_watch(c, EPOLLIN);
-		return;
-	}
-	if (e == SSL_ERROR_WANT_WRITE) {
-		conn_watch(c, EPOLLIN | EPOLLOUT);
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+		if (conn_watch(c, e == SSL_ERROR_WANT_READ ? EPOLLIN : EPOLLIN | EPOLLOUT) < 0)
+			conn_failed(c, CURLE_SSL_CONNECT_ERROR, "cannot watch the connection");
 		return;
 	}
 	vr = SSL_get_verify_result(c->ssl);
@@ -740,14 +798,20 @@ static void conn_tls_step(struct conn *c)
 	}
 }
 
-static void on_handshake_timeout(struct loop *l, void *arg)
+/* The connection's timer: the TLS handshake's deadline, or (BUSY) the rest
+ * of a read cut short while OpenSSL holds decrypted bytes. */
+static void on_conn_timer(struct loop *l, void *arg)
 {
 	struct conn *c = arg;
 	struct http *h = c->h;
 
 	(void)l;
 	enter(h);
-	conn_failed(c, CURLE_OPERATION_TIMEDOUT, "Timeout was reached during the TLS handshake");
+	if (c->st == C_HANDSHAKE)
+		conn_failed(c, CURLE_OPERATION_TIMEDOUT,
+			    "Timeout was reached during the TLS handshake");
+	else if (c->st == C_BUSY)
+		conn_read(c);
 	leave(h);
 }
 
@@ -772,6 +836,20 @@ static void conn_connected(struct conn *c, CURLcode rc)
 			snprintf(msg, sizeof(msg), "%s", curl_easy_strerror(rc));
 		conn_failed(c, rc, msg);
 		return;
+	}
+	/* Through an https:// proxy the socket carries curl's TLS session with
+	 * the proxy, which ends with curl's handle. (A CONNECT code says a proxy
+	 * was used: no_proxy may have excluded this host.) */
+	if (c->o->https_proxy) {
+		long code = 0;
+
+		if (curl_easy_getinfo(c->easy, CURLINFO_HTTP_CONNECTCODE, &code) != CURLE_OK ||
+		    code != 0) {
+			conn_failed(c, CURLE_UNSUPPORTED_PROTOCOL,
+				    "an https:// proxy is not supported: use an http:// proxy "
+				    "(requests to https endpoints stay TLS end to end through it)");
+			return;
+		}
 	}
 	/* curl closes its descriptor; the socket lives on in ours. */
 	curl_multi_remove_handle(h->multi, c->easy);
@@ -813,17 +891,20 @@ static const struct {
 #endif
 };
 
-/* The proxy for an origin: curl picks http_proxy itself for the http URL it
- * is given; an https origin (connected as http://host:443/) needs
- * https_proxy, chosen here. NULL: leave it to curl. */
-static const char *https_proxy_env(void)
+/* The proxy from the environment, as curl reads it: http_proxy (lower case
+ * only) for http, https_proxy or HTTPS_PROXY for https, then all_proxy or
+ * ALL_PROXY; "" for none. curl picks it itself for the http URL it is given;
+ * an https origin (connected as http://host:443/) has it set here. */
+static const char *proxy_env(bool tls)
 {
-	static const char *const names[] = {"https_proxy", "HTTPS_PROXY", "all_proxy",
-					    "ALL_PROXY"};
-	size_t i;
+	static const char *const names[][5] = {
+		{"http_proxy", "all_proxy", "ALL_PROXY", NULL},
+		{"https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", NULL},
+	};
+	const char *const *n;
 
-	for (i = 0; i < ARRAY_SIZE(names); i++) {
-		const char *v = getenv(names[i]);
+	for (n = names[tls]; *n; n++) {
+		const char *v = getenv(*n);
 
 		if (v && *v)
 			return v;
@@ -840,7 +921,7 @@ static struct conn *conn_open(struct http *h, struct origin *o)
 	c->o = o;
 	c->fd = -1;
 	c->st = C_CONNECTING;
-	c->timer = loop_timer_new(h->l, on_handshake_timeout, c);
+	c->timer = loop_timer_new(h->l, on_conn_timer, c);
 	c->errbuf = xcalloc(1, CURL_ERROR_SIZE);
 	c->next = h->conns;
 	if (h->conns)
@@ -866,7 +947,7 @@ static struct conn *conn_open(struct http *h, struct origin *o)
 		if (curl_easy_setopt(c->easy, CURLOPT_PROXY, "") != CURLE_OK)
 			goto fail;
 	} else if (o->tls &&
-		   curl_easy_setopt(c->easy, CURLOPT_PROXY, https_proxy_env()) != CURLE_OK) {
+		   curl_easy_setopt(c->easy, CURLOPT_PROXY, proxy_env(true)) != CURLE_OK) {
 		goto fail;
 	}
 	if (curl_multi_add_handle(h->multi, c->easy) != CURLM_OK)
@@ -944,6 +1025,7 @@ static struct origin *origin_get(struct http *h, bool tls, const char *auth, siz
 	}
 	o = xcalloc(1, sizeof(*o));
 	o->tls = tls;
+	o->https_proxy = !h->no_proxy && strncasecmp(proxy_env(tls), "https://", 8) == 0;
 	o->key = buf_steal(&k, NULL);
 	o->authority = xstrndup(auth, auth_len);
 	o->host = xstrndup(host, host_len);

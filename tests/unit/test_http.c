@@ -141,6 +141,24 @@ static bool serve(int fd, const char *method, const char *path, const char *hdrs
 	}
 	if (strcmp(path, "/close") == 0)
 		return false;
+	if (strcmp(path, "/closing") == 0) { /* answers, then closes as it said */
+		send_str(fd, "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok");
+		return false;
+	}
+	if (strcmp(path, "/interims") == 0) { /* more 1xx answers than anyone needs */
+		for (i = 0; i < 40; i++)
+			if (!send_str(fd, "HTTP/1.1 100 Continue\r\n\r\n"))
+				return false;
+		return send_str(fd, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	}
+	if (strcmp(path, "/trailers") == 0) { /* a trailer section that goes on */
+		if (!send_str(fd, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n"))
+			return false;
+		for (i = 0; i < 40000; i++)
+			if (!send_str(fd, "X-Trailer: 0123456789\r\n"))
+				return false;
+		return send_str(fd, "\r\n");
+	}
 	if (strcmp(path, "/echo") == 0) {
 		req_header(hdrs, hlen, "content-type", ctype, sizeof(ctype));
 		req_header(hdrs, hlen, "expect", expect, sizeof(expect));
@@ -187,6 +205,13 @@ static void *conn_main(void *arg)
 			goto out;
 		if ((q = strchr(path, '?')))
 			*q = '\0';
+		if (strcmp(path, "/early") == 0) {
+			/* refuses the body before reading it, and closes (the unread
+			 * body makes that a reset) */
+			send_str(fd, "HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\n"
+				     "Content-Length: 8\r\n\r\ntoo big!");
+			goto out;
+		}
 		req_header(in.data, hlen, "content-length", clen, sizeof(clen));
 		if (strcmp(clen, "-") == 0)
 			blen = 0;
@@ -595,6 +620,73 @@ static void test_failures(void)
 	http_free(h);
 }
 
+/* Transfers queued at the engine's connection cap start as soon as a
+ * connection closes (Connection: close) or goes idle on another origin. */
+static void test_cap_wakeups(void)
+{
+	struct http_options opt = {.max_total_connections = 1};
+	struct http *h = http_new(L, &opt);
+	struct result a = {0}, b = {0}, c = {0}, d = {0};
+	char *u = xasprintf("http://localhost:%d/ok", srv.port);
+	struct http_request req = {.url = u, .timeout_ms = 5000};
+
+	CHECK(h != NULL);
+	CHECK(start(h, "GET", "/closing", NULL, 0, &a) != NULL);
+	CHECK(start(h, "GET", "/ok", NULL, 0, &b) != NULL); /* waits for a's connection to close */
+	run(8000);
+	CHECK_INT(a.code, CURLE_OK);
+	CHECK_STR(a.body, "ok");
+	CHECK_INT(b.code, CURLE_OK);
+	CHECK_STR(b.body, "hello");
+	CHECK(b.elapsed_ms < 2000);
+
+	CHECK(start(h, "GET", "/ok", NULL, 0, &c) != NULL);
+	CHECK(http_start(h, &req, on_done, &d) != NULL); /* another origin: waits for the cap */
+	pending++;
+	run(8000);
+	CHECK_INT(c.code, CURLE_OK);
+	CHECK_INT(d.code, CURLE_OK);
+	CHECK_STR(d.body, "hello");
+	CHECK(d.elapsed_ms < 2000);
+	result_free(&a);
+	result_free(&b);
+	result_free(&c);
+	result_free(&d);
+	free(u);
+	http_free(h);
+}
+
+/* Answers a hostile or hasty server gives: endless interim responses and
+ * trailers are cut off; an early refusal of a large upload is the result,
+ * not a failed write. */
+static void test_hostile_answers(void)
+{
+	struct http *h = new_engine(0);
+	struct result interims = {0}, trailers = {0}, early = {0};
+	size_t big = 8 * 1024 * 1024;
+	char *body = xmalloc(big);
+
+	memset(body, 'b', big);
+	CHECK(start(h, "GET", "/interims", NULL, 0, &interims) != NULL);
+	CHECK(start(h, "GET", "/trailers", NULL, 0, &trailers) != NULL);
+	CHECK(start(h, "PUT", "/early", body, big, &early) != NULL);
+	run(8000);
+	CHECK_INT(interims.code, CURLE_WEIRD_SERVER_REPLY);
+	CHECK(interims.error && strstr(interims.error, "interim") != NULL);
+	CHECK_INT(trailers.code, CURLE_WRITE_ERROR);
+	CHECK(trailers.error && strncmp(trailers.error, "response headers exceed", 23) == 0);
+	CHECK_INT(early.code, CURLE_OK);
+	CHECK_INT(early.status, 413);
+	CHECK_STR(early.body, "too big!");
+	printf("test_http: early refusal -> %d %ld \"%s\"\n", early.code, early.status,
+	       early.error ? early.error : "");
+	result_free(&interims);
+	result_free(&trailers);
+	result_free(&early);
+	free(body);
+	http_free(h);
+}
+
 /* Requests curl would refuse, or the engine rejects, give NULL. */
 static void test_rejected(void)
 {
@@ -870,6 +962,8 @@ int main(void)
 	test_interim();
 	test_failures();
 	test_rejected();
+	test_cap_wakeups();
+	test_hostile_answers();
 	test_cancel_from_callback();
 	test_start_from_callback();
 	test_free_from_callback();
