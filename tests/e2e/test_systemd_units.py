@@ -323,8 +323,10 @@ def test_notify_ready_watchdog_status_reload_stop():
             rc = h.stop_process(p, timeout=60)
             log = h.read_log(p)
             assert rc == 0, "exit %s\n%s" % (rc, log[-3000:])
-            assert ns.having("STOPPING", "1", since=n), ns.all()[n:]
-            ext = ns.having("EXTEND_TIMEOUT_USEC", since=n)
+            # The datagrams are in the socket before the exit; the reader thread may not
+            # have taken them yet.
+            ns.wait_for("STOPPING", "1", since=n, timeout=5)
+            ext = ns.wait_for("EXTEND_TIMEOUT_USEC", since=n, timeout=5)
             assert ext and int(ext[0][2]["EXTEND_TIMEOUT_USEC"]) >= 5000000, ns.all()[n:]
             assert h.queue_counts(q) == (0, 0)
         finally:
