@@ -10,7 +10,10 @@ emulator. Then:
   refused the same way; so is a certificate for the right name that is not yet valid, and a
   CA file that holds no certificate;
 - no request byte ever reaches a refused peer (the front relays nothing; a wrong CA fails the
-  handshake itself), and the refusals are not retried: the exit comes at once.
+  handshake itself), and the refusals are not retried: the exit comes at once;
+- an https answer delimited by the close of a connection closed without close_notify is a
+  complete answer;
+- https and http endpoints work through a CONNECT proxy (https_proxy, http_proxy, no_proxy).
 
 Proves that certificate and host-name verification are on for https endpoints, and that
 ca_file adds a private CA without turning verification off."""
@@ -317,7 +320,93 @@ def test_https_and_http_through_a_connect_proxy():
         proxy.close()
 
 
+class CloseDelimitedS3:
+    """A TLS S3 stand-in whose every answer has no Content-Length (the body ends when the
+    connection does) and which then closes the TCP connection without a TLS close_notify, as
+    some servers and middleboxes do. Records (method, path) of each request."""
+
+    def __init__(self, cert, key):
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.load_cert_chain(cert, key)
+        self.requests = []
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.stop_event = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while not self.stop_event.is_set():
+            if not select.select([self.sock], [], [], 0.2)[0]:
+                continue
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn):
+        conn.settimeout(10)
+        try:
+            tls = self.ctx.wrap_socket(conn, server_side=True)
+            data = b""
+            while b"\r\n\r\n" not in data:
+                chunk = tls.recv(65536)
+                if not chunk:
+                    return
+                data += chunk
+            head, _, body = data.partition(b"\r\n\r\n")
+            lines = head.decode("latin-1").split("\r\n")
+            method, path = lines[0].split(" ")[:2]
+            length = 0
+            for line in lines[1:]:
+                name, _, value = line.partition(":")
+                if name.strip().lower() == "content-length":
+                    length = int(value)
+            while len(body) < length:
+                chunk = tls.recv(65536)
+                if not chunk:
+                    return
+                body += chunk
+            self.requests.append((method, path))
+            tls.sendall(b'HTTP/1.1 200 OK\r\nETag: "e1"\r\nx-amz-request-id: t\r\n\r\n')
+            # close() without unwrap(): no close_notify alert, just the TCP FIN
+            tls.close()
+        except (ssl.SSLError, OSError, ValueError):
+            conn.close()
+
+    def close(self):
+        self.stop_event.set()
+        self.sock.close()
+
+
+def test_close_without_close_notify_ends_a_close_delimited_answer():
+    """An https answer whose body is delimited by the close, closed without close_notify, is a
+    complete answer (not a receive error): the message is stored once and deleted."""
+    fake = CloseDelimitedS3(*CERTS["good"])
+    try:
+        q = h.create_queue("tls-eof")
+        cfg = os.path.join(TMP, "tls-eof.conf")
+        h.write_config(cfg, queue_url=q, bucket="tls-eof-bucket",
+                       sqs_endpoint_url="http://127.0.0.1:%d" % EMU_PORT[0],
+                       s3_endpoint_url="https://127.0.0.1:%d" % fake.port, s3_path_style=True,
+                       region=h.REGION, wait_time=1, ca_file=CA["test"], summary=False)
+        mid = h.send(q, '{"command":"add-batch-status","batch_id":"eof","status":"running"}')
+        rc, out, err = h.run_daemon(cfg, "--drain", timeout=60)
+        assert rc == 0, (rc, err)
+        puts = [p for m, p in fake.requests if m == "PUT"]
+        assert len(puts) == 1 and puts[0].startswith("/tls-eof-bucket/") and \
+            "/BATCHS/eof/status/running/" in puts[0] and \
+            puts[0].endswith("_%s.json" % mid), fake.requests
+        assert h.queue_counts(q) == (0, 0)
+        assert "error" not in err.lower(), err
+    finally:
+        fake.close()
+
+
 EMU_PORT = []
+CERTS = {}
 
 if __name__ == "__main__":
     CA["test"] = make_ca("testca")
@@ -331,6 +420,7 @@ if __name__ == "__main__":
         "future": make_cert("future", "testca", "IP:127.0.0.1,DNS:localhost",
                             not_before="20980101000000Z"),
     }
+    CERTS.update(certs)
     with h.Emulator() as emu:
         EMU_PORT.append(emu.port)
         for k, (cert, key) in certs.items():
