@@ -760,7 +760,9 @@ def main():
         print("\nCost growth (s3statusd):")
         print(text(gtab))
     if tg:
-        print("\nTargets (issue 4):")
+        print("\nTargets (issue 4)%s:" % (" - a --quick smoke run (N=1000, one run, cold "
+                                          "start): judge them by the full run" if args.quick
+                                          else ""))
         for name, res, detail in tg:
             print("  %-7s %s: %s" % (res, name, detail))
     if busy_runs:

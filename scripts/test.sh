@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The project's test command (.ci/run runs it): setup, a RelWithDebInfo build in build/ with
-# all tests, the same with ASan+UBSan in build-asan/, then the fuzzers when there are any.
+# all tests, the same with ASan+UBSan in build-asan/, then the fuzzers when there are any, then
+# one small run of the benchmark.
 #
 #   bash scripts/test.sh [CTEST_ARGS...]     e.g. bash scripts/test.sh -R e2e
 #
-# Environment: S3S_SKIP_ASAN=1 skips the sanitizer build; S3S_TEST_BUDGET (seconds, default
-# 3000) bounds the whole run: ctest stops tests at that deadline, and fuzz.sh is handed it as
-# S3S_TEST_DEADLINE (epoch seconds). Exits non-zero if any stage failed.
+# Environment: S3S_SKIP_ASAN=1 skips the sanitizer build, S3S_SKIP_BENCH=1 the benchmark's
+# smoke run; S3S_TEST_BUDGET (seconds, default 3000) bounds the whole run: ctest stops tests at
+# that deadline, and fuzz.sh is handed it as S3S_TEST_DEADLINE (epoch seconds). Exits non-zero
+# if any stage failed.
 set -uo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
@@ -95,6 +97,16 @@ if compgen -G "tests/fuzz/*.c" >/dev/null; then
   else
     section "fuzz: tests/fuzz/*.c present but no scripts/fuzz.sh yet: skipped"
   fi
+fi
+
+# The benchmark, once, small (N = 1,000, one run, latency points 32 and 128): proves that it
+# installs, runs all three consumers and verifies their output. Speed is not asserted.
+if [[ "${S3S_SKIP_BENCH:-0}" == 1 ]]; then
+  section "bench smoke: skipped (S3S_SKIP_BENCH=1)"
+else
+  section "bench smoke: bench/run.sh --quick ($(elapsed))"
+  bash bench/run.sh --quick --wait-idle 0 --out "$logdir/bench-quick.md" ||
+    failed_stages+=("bench smoke")
 fi
 
 section "summary ($(elapsed))"
