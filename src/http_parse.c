@@ -60,20 +60,37 @@ static bool is_ows(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
+/* The next element of the comma-separated list at *p, white space around it
+ * left out: its start (*len bytes), or NULL at the end of the list. */
+static const char *list_next(const char **p, size_t *len)
+{
+	const char *s = *p, *e;
+
+	while (*s == ',' || *s == ' ' || *s == '\t')
+		s++;
+	if (!*s) {
+		*p = s;
+		return NULL;
+	}
+	for (e = s; *e && *e != ','; e++)
+		;
+	*p = e;
+	while (e[-1] == ' ' || e[-1] == '\t') /* s itself is neither */
+		e--;
+	*len = (size_t)(e - s);
+	return s;
+}
+
+/* token (case-insensitive, parameters after ';' allowed) is an element of list */
 static bool token_in_list(const char *list, const char *token)
 {
-	size_t n = strlen(token);
-	const char *p = list;
+	size_t n = strlen(token), len;
+	const char *e;
 
-	while (*p) {
-		while (*p == ',' || *p == ' ' || *p == '\t')
-			p++;
-		if (strncasecmp(p, token, n) == 0 &&
-		    (p[n] == '\0' || p[n] == ',' || p[n] == ' ' || p[n] == '\t' || p[n] == ';'))
+	while ((e = list_next(&list, &len)))
+		if (len >= n && strncasecmp(e, token, n) == 0 &&
+		    (len == n || e[n] == ' ' || e[n] == '\t' || e[n] == ';'))
 			return true;
-		while (*p && *p != ',')
-			p++;
-	}
 	return false;
 }
 
@@ -117,30 +134,14 @@ static bool header_has_token(const struct http_parser *r, const char *lower_name
  * chunked, as a whole token. */
 static bool te_ends_chunked(const struct http_parser *r)
 {
-	size_t from = 0;
-	const char *v, *last = NULL;
-	size_t last_len = 0;
+	size_t from = 0, len, last_len = 0;
+	const char *v, *e, *last = NULL;
 
-	while ((v = header_next(r, "transfer-encoding", &from))) {
-		const char *p = v;
-
-		while (*p) {
-			const char *start, *end;
-
-			while (*p == ',' || *p == ' ' || *p == '\t')
-				p++;
-			start = p;
-			while (*p && *p != ',')
-				p++;
-			end = p;
-			while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
-				end--;
-			if (end > start) {
-				last = start;
-				last_len = (size_t)(end - start);
-			}
+	while ((v = header_next(r, "transfer-encoding", &from)))
+		while ((e = list_next(&v, &len))) {
+			last = e;
+			last_len = len;
 		}
-	}
 	return last && last_len == 7 && strncasecmp(last, "chunked", 7) == 0;
 }
 
