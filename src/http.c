@@ -570,7 +570,7 @@ static bool conn_read(struct conn *c)
 
 		if (n == -1) {
 			if (want_write && conn_watch(c, EPOLLIN | EPOLLOUT) < 0)
-				break;
+				goto fail;
 			return true;
 		}
 		if (n == 0 && http_parser_eof(&x->rp)) {
@@ -584,7 +584,7 @@ static bool conn_read(struct conn *c)
 			return false;
 		}
 		if (n < 0)
-			break;
+			goto fail;
 		if (!conn_feed(c, (size_t)n))
 			return false;
 		/* Plain TCP: a short read drained the socket; epoll says when more
@@ -592,15 +592,14 @@ static bool conn_read(struct conn *c)
 		if (!c->ssl && (size_t)n < sizeof(h->rbuf))
 			return true;
 	}
-	if (i < READS_PER_TURN) {
-		xfer_fail_on_conn(x, c, CURLE_RECV_ERROR, "Failure when receiving data from the peer");
-		return false;
-	}
 	/* More may be waiting. The socket's own bytes wake epoll again (level
 	 * triggered); bytes OpenSSL has already taken in do not. */
 	if (c->ssl && SSL_has_pending(c->ssl))
 		loop_timer_arm(c->timer, 0);
 	return true;
+fail:
+	xfer_fail_on_conn(x, c, CURLE_RECV_ERROR, "Failure when receiving data from the peer");
+	return false;
 }
 
 static void conn_tls_step(struct conn *c);
@@ -747,13 +746,11 @@ static void conn_ready(struct conn *c)
 static void conn_failed(struct conn *c, int code, const char *msg)
 {
 	struct origin *o = c->o;
-	struct http *h = c->h;
 	char *copy = xstrdup(msg);
 
-	conn_close(c);
+	conn_close(c); /* wakes the other waiters */
 	fail_head_waiter(o, code, copy);
 	free(copy);
-	kick(h);
 }
 
 static void conn_tls_step(struct conn *c)
