@@ -76,26 +76,22 @@ def make_cert(name, ca, san, not_before=None):
     return os.path.join(TMP, name + ".pem"), os.path.join(TMP, name + ".key")
 
 
-class TLSFront:
-    """Terminates TLS with the given certificate on a loopback port and relays each
-    connection's bytes to upstream (host, port). Counts handshakes that succeeded and failed."""
+class TLSServer:
+    """A loopback listener with a TLS server context for the given certificate; each accepted
+    connection goes to self._serve(conn) in a thread of its own. Start it with _listen()."""
 
-    def __init__(self, cert, key, upstream):
+    def __init__(self, cert, key):
         self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.ctx.load_cert_chain(cert, key)
-        self.upstream = upstream
-        self.lock = threading.Lock()
-        self.ok = 0
-        self.failed = []
-        self.relayed = 0         # connections that sent the peer at least one request byte
         self.stop_event = threading.Event()
+
+    def _listen(self):
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(64)
         self.port = self.sock.getsockname()[1]
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
+        threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self):
         while not self.stop_event.is_set():
@@ -107,6 +103,24 @@ class TLSFront:
             except OSError:
                 return
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def close(self):
+        self.stop_event.set()
+        self.sock.close()
+
+
+class TLSFront(TLSServer):
+    """Terminates TLS with the given certificate on a loopback port and relays each
+    connection's bytes to upstream (host, port). Counts handshakes that succeeded and failed."""
+
+    def __init__(self, cert, key, upstream):
+        super().__init__(cert, key)
+        self.upstream = upstream
+        self.lock = threading.Lock()
+        self.ok = 0
+        self.failed = []
+        self.relayed = 0         # connections that sent the peer at least one request byte
+        self._listen()
 
     def _serve(self, conn):
         conn.settimeout(10)
@@ -149,10 +163,6 @@ class TLSFront:
         """(handshakes that succeeded, failures, connections that carried a request)"""
         with self.lock:
             return self.ok, list(self.failed), self.relayed
-
-    def close(self):
-        self.stop_event.set()
-        self.sock.close()
 
 
 FRONTS = {}
@@ -320,31 +330,15 @@ def test_https_and_http_through_a_connect_proxy():
         proxy.close()
 
 
-class CloseDelimitedS3:
+class CloseDelimitedS3(TLSServer):
     """A TLS S3 stand-in whose every answer has no Content-Length (the body ends when the
     connection does) and which then closes the TCP connection without a TLS close_notify, as
     some servers and middleboxes do. Records (method, path) of each request."""
 
     def __init__(self, cert, key):
-        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self.ctx.load_cert_chain(cert, key)
+        super().__init__(cert, key)
         self.requests = []
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.port = self.sock.getsockname()[1]
-        self.stop_event = threading.Event()
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while not self.stop_event.is_set():
-            if not select.select([self.sock], [], [], 0.2)[0]:
-                continue
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+        self._listen()
 
     def _serve(self, conn):
         conn.settimeout(10)
@@ -375,10 +369,6 @@ class CloseDelimitedS3:
             tls.close()
         except (ssl.SSLError, OSError, ValueError):
             conn.close()
-
-    def close(self):
-        self.stop_event.set()
-        self.sock.close()
 
 
 def test_close_without_close_notify_ends_a_close_delimited_answer():
